@@ -1,0 +1,73 @@
+"""Options the source parsers take, read from ``[data.sources]`` in ``riskcast.toml``.
+
+The ``[data]`` section is shared with the store and ingest settings, so the parsers' options
+live in their own sub-table and are validated as strictly as a section of their own
+(unknown keys are errors with a "did you mean")::
+
+    [data.sources]
+    awsd_include_unverified = true
+
+    [data.sources.aid_rule]
+    sub_event_types = ["Looting/property destruction"]
+    note_patterns = ['\\baid\\b', '\\bhumanitarian', '\\bNGOs?\\b', ...]
+    exclude_event_types = ["Protests"]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+
+from data.aid_rule import AidRule
+from riskcast.config import StrictSection, did_you_mean, load_config
+from riskcast.errors import ConfigError
+
+
+class SourceOptions(StrictSection):
+    """What the parsers may be told.
+
+    Attributes:
+        aid_rule: which ACLED events count as aid diversion (:mod:`data.aid_rule`).
+        drop_partial_edge_months: leave out the first or last month of an ACLED or GED
+            event file when its events stop a week or more short of the month's edge (an
+            export cut on 1 August holds one day of August); logged either way.
+        awsd_include_unverified: keep AWSD incidents whose ``Verified`` is not "Yes" or
+            "Archived" (recent rows are often "Pending"); True keeps the publisher's full
+            list, False keeps only verified incidents.
+        zero_fill: write explicit zeros for months without events, inside each file's span
+            and for every region the file covers, so "no event" is a stored 0 rather than a
+            missing month (event files only; aggregate files carry their own zeros).
+    """
+
+    aid_rule: AidRule = Field(default_factory=AidRule)
+    drop_partial_edge_months: bool = True
+    awsd_include_unverified: bool = True
+    zero_fill: bool = True
+
+
+def load_source_options(path: Path | None = None, **overrides: Any) -> SourceOptions:
+    """Read ``[data.sources]`` (absent → defaults).
+
+    Raises:
+        ConfigError: naming ``[data.sources]`` and the key for unknown keys or bad values.
+    """
+    raw = dict(load_config(path).get("data", {}).get("sources", {}))
+    raw.update({key: value for key, value in overrides.items() if value is not None})
+    fields = list(SourceOptions.model_fields)
+    for key in raw:
+        if key not in fields:
+            raise ConfigError(f"[data.sources] unknown key '{key}'{did_you_mean(key, fields)}")
+    aid_fields = list(AidRule.model_fields)
+    for key in raw.get("aid_rule", {}) or {}:
+        if key not in aid_fields:
+            raise ConfigError(
+                f"[data.sources.aid_rule] unknown key '{key}'{did_you_mean(key, aid_fields)}"
+            )
+    try:
+        return SourceOptions.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"[data.sources] {where}: {first['msg']}") from exc
