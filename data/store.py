@@ -1,0 +1,644 @@
+"""The panel store: observations, their revisions, the ingest log and user-added regions.
+
+SQLAlchemy 2.x Core on SQLite (default, a file under the home folder, WAL + busy timeout)
+or PostgreSQL (``postgresql+psycopg://`` URL). Other layers create their own tables on
+:attr:`Store.engine` with their own ``MetaData``.
+
+Ingest semantics, chosen so a scheduler can re-run ingests blindly:
+
+* one transaction: everything of an ingest is written, or nothing (a failure half-way
+  rolls back the observations, revisions, regions and the ingest record);
+* idempotent: a row whose value and source are already stored is *unchanged*; ingesting the
+  same file twice leaves the observations as they were. Every ingest is still recorded in
+  the ingest log (the second with 0 added / 0 changed), so the log answers "when did we
+  last look at this file" as well as "when did it change anything";
+* revisions kept: when a source revises a number, the previous value goes to
+  ``observation_revisions`` (old/new value and source, both ingest ids, when);
+* regions: a region id not in the registry becomes a ``custom`` region (name = id), added in
+  the same transaction and reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import Field
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from data.registry import Region, Registry
+from data.source_options import SourceOptions
+from riskcast.config import StrictSection, config_section, get_settings
+from riskcast.errors import StoreUnavailableError
+from riskcast.months import format_month
+
+log = logging.getLogger(__name__)
+
+SYNTHETIC_SOURCE = "synthetic-demo"
+DEFAULT_BUSY_TIMEOUT_S = 30.0
+DEFAULT_CONNECT_TIMEOUT_S = 10
+_WRITER_LOCK_KEY = 0x7269736B  # "risk": the advisory lock id that serialises writers
+_CHUNK = 500  # ids per IN (...) clause: well under SQLite's bound-parameter limit
+
+
+class DataConfig(StrictSection):
+    """The ``[data]`` section of ``riskcast.toml``.
+
+    Attributes:
+        busy_timeout_seconds: how long a SQLite writer waits for another writer's lock
+            before giving up with a clear "database is locked" error.
+        connect_timeout_seconds: how long to wait for a PostgreSQL server before
+            "cannot be reached".
+        sources: the parsers' options (``[data.sources]``, :mod:`data.source_options`).
+        source_priority: source kinds, most trusted first. Several sources can write the
+            same (region, month, series) — ACLED events and the ACLED admin2 workbook both
+            give admin1 fatalities, under different definitions. A row from a lower-ranked
+            kind never overwrites a stored row from a higher-ranked one (it is counted as
+            ``rows_outranked``); the same or a higher rank revises it. Kinds not listed rank
+            below all listed ones.
+    """
+
+    busy_timeout_seconds: float = Field(default=DEFAULT_BUSY_TIMEOUT_S, ge=0)
+    connect_timeout_seconds: int = Field(default=DEFAULT_CONNECT_TIMEOUT_S, ge=1)
+    sources: SourceOptions = Field(default_factory=SourceOptions)
+    source_priority: tuple[str, ...] = (
+        "panel_csv",
+        "acled_admin2_xlsx",
+        "ucdp_ged",
+        "acled_events",
+        "ucdp_country_month",
+        "un_peacekeeping",
+        "osac",
+        "awsd",
+    )
+
+    def source_rank(self, sources: pd.Series) -> np.ndarray:
+        """Rank of each source string (``kind:file``); 0 is the most trusted."""
+        ranks = {kind: rank for rank, kind in enumerate(self.source_priority)}
+        kinds = sources.astype("string").str.split(":", n=1).str[0]
+        return kinds.map(ranks).astype("float64").fillna(len(ranks)).to_numpy()
+
+
+def load_data_config() -> DataConfig:
+    """The validated ``[data]`` section (defaults where absent)."""
+    return config_section("data", DataConfig)
+
+
+metadata = sa.MetaData()
+
+observations = sa.Table(
+    "observations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("region", sa.String(64), nullable=False),
+    sa.Column("month", sa.String(7), nullable=False, comment="YYYY-MM"),
+    sa.Column("series", sa.String(64), nullable=False),
+    sa.Column("value", sa.Double, nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("ingest_id", sa.Integer, sa.ForeignKey("ingests.id"), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("region", "month", "series", name="uq_observation_key"),
+    sa.Index("ix_observations_series_region_month", "series", "region", "month"),
+    sa.Index("ix_observations_month", "month"),
+    sa.Index("ix_observations_source", "source"),
+)
+
+observation_revisions = sa.Table(
+    "observation_revisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("region", sa.String(64), nullable=False),
+    sa.Column("month", sa.String(7), nullable=False),
+    sa.Column("series", sa.String(64), nullable=False),
+    sa.Column("old_value", sa.Double, nullable=False),
+    sa.Column("new_value", sa.Double, nullable=False),
+    sa.Column("old_source", sa.String(200), nullable=False),
+    sa.Column("new_source", sa.String(200), nullable=False),
+    sa.Column("old_ingest_id", sa.Integer, sa.ForeignKey("ingests.id"), nullable=False),
+    sa.Column("new_ingest_id", sa.Integer, sa.ForeignKey("ingests.id"), nullable=False),
+    sa.Column("revised_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_revisions_key", "region", "series", "month"),
+)
+
+ingests = sa.Table(
+    "ingests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("file", sa.String(1000), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("rows_added", sa.Integer, nullable=False, default=0),
+    sa.Column("rows_changed", sa.Integer, nullable=False, default=0),
+    sa.Column("rows_unchanged", sa.Integer, nullable=False, default=0),
+    sa.Column("rows_outranked", sa.Integer, nullable=False, default=0),
+    sa.Column("regions_added", sa.Text, nullable=False, default=""),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_ingests_sha256", "sha256"),
+)
+
+regions = sa.Table(
+    "regions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("parent", sa.String(64)),
+    sa.Column("iso3", sa.String(3)),
+    sa.Column("neighbours", sa.Text, nullable=False, default=""),
+    sa.Column("aliases", sa.Text, nullable=False, default=""),
+    sa.Column("ingest_id", sa.Integer, sa.ForeignKey("ingests.id")),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest did.
+
+    Attributes:
+        ingest_id: id of the ingest record.
+        file: the file (or label) ingested.
+        kind: source kind (``panel_csv``, ``ucdp_ged`` …).
+        sha256: hash of the file's bytes.
+        rows_added: observations that were not stored before.
+        rows_changed: observations whose value or source changed (previous kept as revision).
+        rows_unchanged: observations already stored with the same value and source.
+        rows_outranked: observations left as stored because a more trusted source kind
+            wrote them (``[data] source_priority``).
+        new_regions: ids added to the registry as custom regions.
+        rows_dropped_after_until: rows left out because their month was after ``--until``.
+    """
+
+    ingest_id: int
+    file: str
+    kind: str
+    sha256: str
+    rows_added: int
+    rows_changed: int
+    rows_unchanged: int
+    rows_outranked: int = 0
+    new_regions: tuple[str, ...] = ()
+    rows_dropped_after_until: int = 0
+    series: tuple[str, ...] = field(default=())
+
+    @property
+    def changed_anything(self) -> bool:
+        """True when the store's observations or regions differ after this ingest."""
+        return bool(self.rows_added or self.rows_changed or self.new_regions)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _frame(rows: Sequence[Any], columns: list[str]) -> pd.DataFrame:
+    """Rows as a frame; plain tuples first (pandas probing SQLAlchemy Rows is slow)."""
+    return pd.DataFrame([tuple(row) for row in rows], columns=columns)
+
+
+def _describe(url: str) -> str:
+    """The URL without its password, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(engine: Engine, busy_timeout_s: float) -> None:
+    """WAL, busy timeout and real transactions for pysqlite.
+
+    pysqlite's own transaction handling starts transactions late and cannot take the write
+    lock up front; the SQLAlchemy recipe hands BEGIN to us so a writer can say
+    ``BEGIN IMMEDIATE`` (execution option ``sqlite_immediate``) and fail fast and clearly on
+    a locked database rather than half-way through.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except Exception:  # a locked file keeps its mode; the lock is reported on write
+            log.debug("could not switch SQLite to WAL (database busy)", exc_info=True)
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Store:
+    """The database behind riskcast: open with :func:`open_store`.
+
+    Attributes:
+        engine: the SQLAlchemy engine (other layers add their own tables on it).
+        url: the database URL with any password hidden.
+    """
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = _describe(url)
+        self.is_sqlite = engine.dialect.name == "sqlite"
+
+    # -- errors ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _unavailable_as_error(self, action: str) -> Iterator[None]:
+        """Turn 'cannot connect' and 'database is locked' into StoreUnavailableError."""
+        try:
+            yield
+        except sa.exc.OperationalError as exc:
+            text = str(exc.orig or exc).strip().splitlines()[0]
+            if "locked" in text or "busy" in text:
+                reason = (
+                    "the database is locked by another writer (another ingest or job is "
+                    "running); retry when it has finished"
+                )
+            else:
+                reason = f"the database cannot be reached ({text})"
+            raise StoreUnavailableError(
+                f"could not {action} at {self.url}: {reason}. Nothing was written."
+            ) from exc
+        except sa.exc.InterfaceError as exc:
+            raise StoreUnavailableError(
+                f"could not {action} at {self.url}: {exc.orig or exc}. Nothing was written."
+            ) from exc
+
+    def _write_connection(self) -> contextlib.AbstractContextManager[Connection]:
+        """A connection whose transaction takes SQLite's write lock at BEGIN."""
+        options = {"sqlite_immediate": True} if self.is_sqlite else {}
+        return self.engine.connect().execution_options(**options)
+
+    def _serialise_writers(self, conn: Connection) -> None:
+        """One writer at a time (ingests are rare, correctness matters more than overlap).
+
+        SQLite gets this from ``BEGIN IMMEDIATE``; on PostgreSQL a transaction-scoped advisory
+        lock makes a second ingest wait and then see the first one's rows, instead of both
+        inserting the same keys and one failing on the unique constraint.
+        """
+        if self.engine.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_WRITER_LOCK_KEY)))
+
+    def create_tables(self) -> None:
+        """Create the store's tables where missing (idempotent)."""
+        with self._unavailable_as_error("open the database"), self.engine.connect() as conn:
+            present = set(sa.inspect(conn).get_table_names())
+        if present.issuperset(metadata.tables):
+            return  # the usual case: no write lock needed, so readers open during an ingest
+        with self._unavailable_as_error("create the tables"), self._write_connection() as conn:
+            with conn.begin():
+                self._serialise_writers(conn)
+                metadata.create_all(conn)
+
+    def close(self) -> None:
+        """Release pooled connections (a SQLite file can then be moved or deleted)."""
+        self.engine.dispose()
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    def ingest(self, panel: pd.DataFrame, *, file: str, file_hash: str, kind: str) -> IngestReport:
+        """Store a validated panel in one transaction; idempotent; keeps revisions.
+
+        Args:
+            panel: output of :func:`data.schema.validate_panel` (one row per key).
+            file: file name or label recorded in the ingest log.
+            file_hash: sha256 of the file's bytes.
+            kind: the source kind that parsed it.
+
+        Raises:
+            StoreUnavailableError: the database is locked or unreachable (nothing written).
+        """
+        incoming = pd.DataFrame(
+            {
+                "region": panel["region"].astype(str).to_numpy(),
+                "month": [format_month(m) for m in panel["month"]],
+                "series": panel["series"].astype(str).to_numpy(),
+                "value": panel["value"].astype("float64").to_numpy(),
+                "source": panel["source"].astype(str).to_numpy(),
+            }
+        )
+        with self._unavailable_as_error("ingest"), self._write_connection() as conn:
+            with conn.begin():
+                report = self._ingest_in(conn, incoming, file=file, file_hash=file_hash, kind=kind)
+        log.info(
+            "ingested %s (%s): %d added, %d changed, %d unchanged, new regions: %s",
+            file,
+            kind,
+            report.rows_added,
+            report.rows_changed,
+            report.rows_unchanged,
+            ", ".join(report.new_regions) or "none",
+        )
+        return report
+
+    def _ingest_in(
+        self, conn: Connection, incoming: pd.DataFrame, *, file: str, file_hash: str, kind: str
+    ) -> IngestReport:
+        self._serialise_writers(conn)
+        at = _now()
+        ingest_id = conn.execute(
+            sa.insert(ingests)
+            .values(file=file, sha256=file_hash, kind=kind, at=at)
+            .returning(ingests.c.id)
+        ).scalar_one()
+        new_regions = self._add_unknown_regions(conn, incoming["region"].unique(), ingest_id, at)
+        existing = self._existing(conn, incoming)
+        merged = incoming.merge(
+            existing, on=["region", "month", "series"], how="left", suffixes=("", "_old")
+        )
+        is_new = merged["value_old"].isna().to_numpy()
+        same_value = np.isclose(
+            merged["value"].to_numpy(), merged["value_old"].to_numpy(), rtol=1e-12, atol=1e-9
+        )
+        same = ~is_new & same_value & (merged["source"] == merged["source_old"]).to_numpy()
+        priority = load_data_config()
+        outranked = (
+            ~is_new
+            & ~same
+            & (priority.source_rank(merged["source"]) > priority.source_rank(merged["source_old"]))
+        )
+        changed = ~is_new & ~same & ~outranked
+        added_rows = merged[is_new]
+        changed_rows = merged[changed]
+        if len(added_rows):
+            conn.execute(
+                sa.insert(observations),
+                [
+                    {
+                        "region": r.region,
+                        "month": r.month,
+                        "series": r.series,
+                        "value": float(r.value),
+                        "source": r.source,
+                        "ingest_id": ingest_id,
+                        "updated_at": at,
+                    }
+                    for r in added_rows.itertuples(index=False)
+                ],
+            )
+        if len(changed_rows):
+            self._revise(conn, changed_rows, ingest_id, at)
+        report = IngestReport(
+            ingest_id=ingest_id,
+            file=file,
+            kind=kind,
+            sha256=file_hash,
+            rows_added=int(is_new.sum()),
+            rows_changed=int(changed.sum()),
+            rows_unchanged=int(same.sum()),
+            rows_outranked=int(outranked.sum()),
+            new_regions=tuple(new_regions),
+            series=tuple(sorted(incoming["series"].unique())),
+        )
+        conn.execute(
+            sa.update(ingests)
+            .where(ingests.c.id == ingest_id)
+            .values(
+                rows_added=report.rows_added,
+                rows_changed=report.rows_changed,
+                rows_unchanged=report.rows_unchanged,
+                rows_outranked=report.rows_outranked,
+                regions_added=",".join(report.new_regions),
+            )
+        )
+        return report
+
+    def _existing(self, conn: Connection, incoming: pd.DataFrame) -> pd.DataFrame:
+        """Stored rows sharing a region and series with the incoming ones."""
+        columns = ["region", "month", "series", "value", "source", "ingest_id"]
+        series = sorted(incoming["series"].unique())
+        region_ids = sorted(incoming["region"].unique())
+        parts = []
+        for start in range(0, len(region_ids), _CHUNK):
+            query = sa.select(*(observations.c[c] for c in columns)).where(
+                observations.c.series.in_(series),
+                observations.c.region.in_(region_ids[start : start + _CHUNK]),
+            )
+            parts.append(_frame(conn.execute(query).all(), columns))
+        existing = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+        existing = existing.rename(
+            columns={"value": "value_old", "source": "source_old", "ingest_id": "ingest_id_old"}
+        )
+        existing["value_old"] = existing["value_old"].astype("float64")
+        return existing
+
+    def _revise(self, conn: Connection, rows: pd.DataFrame, ingest_id: int, at: datetime) -> None:
+        """Keep the previous values, then update the observations in place (executemany)."""
+        conn.execute(
+            sa.insert(observation_revisions),
+            [
+                {
+                    "region": r.region,
+                    "month": r.month,
+                    "series": r.series,
+                    "old_value": float(r.value_old),
+                    "new_value": float(r.value),
+                    "old_source": r.source_old,
+                    "new_source": r.source,
+                    "old_ingest_id": int(r.ingest_id_old),
+                    "new_ingest_id": ingest_id,
+                    "revised_at": at,
+                }
+                for r in rows.itertuples(index=False)
+            ],
+        )
+        key = observations.c
+        statement = (
+            sa.update(observations)
+            .where(
+                key.region == sa.bindparam("k_region"),
+                key.month == sa.bindparam("k_month"),
+                key.series == sa.bindparam("k_series"),
+            )
+            .values(
+                value=sa.bindparam("k_value"),
+                source=sa.bindparam("k_source"),
+                ingest_id=ingest_id,
+                updated_at=at,
+            )
+        )
+        conn.execute(
+            statement,
+            [
+                {
+                    "k_region": r.region,
+                    "k_month": r.month,
+                    "k_series": r.series,
+                    "k_value": float(r.value),
+                    "k_source": r.source,
+                }
+                for r in rows.itertuples(index=False)
+            ],
+        )
+
+    def _add_unknown_regions(
+        self, conn: Connection, region_ids: Sequence[str], ingest_id: int, at: datetime
+    ) -> list[str]:
+        known = self._registry_in(conn)
+        unknown = sorted(r for r in region_ids if r not in known)
+        if unknown:
+            conn.execute(
+                sa.insert(regions),
+                [
+                    {
+                        "id": rid,
+                        "name": rid,
+                        "level": "custom",
+                        "neighbours": "",
+                        "aliases": "",
+                        "ingest_id": ingest_id,
+                        "added_at": at,
+                    }
+                    for rid in unknown
+                ],
+            )
+        return unknown
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def load_panel(
+        self,
+        *,
+        regions: Sequence[str] | None = None,
+        series: Sequence[str] | None = None,
+        since: pd.Period | None = None,
+        until: pd.Period | None = None,
+    ) -> pd.DataFrame:
+        """The stored panel (region, month ``period[M]``, series, value, source).
+
+        Sorted by region, series, month. Filters are inclusive; None means all.
+        """
+        o = observations.c
+        query = sa.select(o.region, o.month, o.series, o.value, o.source)
+        if regions is not None:
+            query = query.where(o.region.in_(list(regions)))
+        if series is not None:
+            query = query.where(o.series.in_(list(series)))
+        if since is not None:
+            query = query.where(o.month >= format_month(since))
+        if until is not None:
+            query = query.where(o.month <= format_month(until))
+        query = query.order_by(o.region, o.series, o.month)
+        with self._unavailable_as_error("read the panel"), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        frame = _frame(rows, ["region", "month", "series", "value", "source"])
+        return frame.assign(
+            region=frame["region"].astype(str),
+            month=pd.PeriodIndex(frame["month"].astype(str).to_list(), freq="M"),
+            series=frame["series"].astype(str),
+            value=frame["value"].astype("float64"),
+            source=frame["source"].astype(str),
+        )
+
+    def _registry_in(self, conn: Connection) -> Registry:
+        from data.regions import load_default_registry
+
+        added = [
+            Region(
+                id=row.id,
+                name=row.name,
+                level=row.level,
+                parent=row.parent,
+                iso3=row.iso3,
+                neighbours=tuple(n for n in row.neighbours.split("|") if n),
+                aliases=tuple(a for a in row.aliases.split("|") if a),
+            )
+            for row in conn.execute(sa.select(regions).order_by(regions.c.id))
+        ]
+        return load_default_registry().with_regions(added)
+
+    def registry(self) -> Registry:
+        """The default registry plus the regions users added (ingest of unknown ids)."""
+        with self._unavailable_as_error("read the regions"), self.engine.connect() as conn:
+            return self._registry_in(conn)
+
+    def ingests(self) -> pd.DataFrame:
+        """The ingest log, oldest first (id, file, sha256, kind, rows_*, regions_added, at)."""
+        with self._unavailable_as_error("read the ingest log"), self.engine.connect() as conn:
+            rows = conn.execute(sa.select(ingests).order_by(ingests.c.id)).all()
+        return _frame(rows, [c.name for c in ingests.columns])
+
+    def revisions(self) -> pd.DataFrame:
+        """Every revised number: key, old/new value and source, ingest ids, when."""
+        with self._unavailable_as_error("read the revisions"), self.engine.connect() as conn:
+            query = sa.select(observation_revisions).order_by(observation_revisions.c.id)
+            rows = conn.execute(query).all()
+        return _frame(rows, [c.name for c in observation_revisions.columns])
+
+    def is_synthetic(self) -> bool:
+        """True when the stored panel holds demo data (source ``synthetic-demo``)."""
+        query = sa.select(sa.literal(1)).where(observations.c.source == SYNTHETIC_SOURCE).limit(1)
+        with self._unavailable_as_error("read the panel"), self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
+    def count(self) -> int:
+        """Number of stored observations."""
+        with self._unavailable_as_error("read the panel"), self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(observations)).scalar())
+
+
+def open_store(
+    url: str | None = None,
+    *,
+    busy_timeout_s: float | None = None,
+    connect_timeout_s: int | None = None,
+) -> Store:
+    """Open (and create the tables of) the store at ``url``.
+
+    Args:
+        url: SQLAlchemy URL; default ``Settings().resolved_database_url()`` (SQLite under
+            the home folder, or ``RISKCAST_DATABASE_URL``).
+        busy_timeout_s: how long a SQLite writer waits for another writer's lock before
+            :class:`StoreUnavailableError`; default ``[data] busy_timeout_seconds``.
+        connect_timeout_s: how long to wait for a PostgreSQL server; default
+            ``[data] connect_timeout_seconds``.
+
+    Raises:
+        StoreUnavailableError: the database cannot be reached, opened or is locked.
+    """
+    url = url or get_settings().resolved_database_url()
+    if busy_timeout_s is None or connect_timeout_s is None:
+        config = load_data_config()
+        busy_timeout_s = config.busy_timeout_seconds if busy_timeout_s is None else busy_timeout_s
+        connect_timeout_s = connect_timeout_s or config.connect_timeout_seconds
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise StoreUnavailableError(f"'{url}' is not a database URL: {exc}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            folder = Path(parsed.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreUnavailableError(
+                    f"the database at {_describe(url)} cannot be reached: cannot create "
+                    f"folder {folder} ({exc.strerror})"
+                ) from exc
+        engine = sa.create_engine(url, connect_args={"timeout": busy_timeout_s})
+        _sqlite_pragmas(engine, busy_timeout_s)
+    elif parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = sa.create_engine(
+            parsed, connect_args={"connect_timeout": connect_timeout_s}, pool_pre_ping=True
+        )
+    else:
+        raise StoreUnavailableError(
+            f"database URL {_describe(url)}: only sqlite:/// and postgresql+psycopg:// are "
+            "supported"
+        )
+    store = Store(engine, url)
+    store.create_tables()
+    return store
