@@ -1,0 +1,2 @@
+"""Pictures and documents drawn from computed results (``forecast/`` computes, ``reports/``
+draws): fan charts and reliability plots (:mod:`reports.plots`), the weekly bulletin."""
