@@ -35,6 +35,7 @@ from pydantic import Field
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from data.db import ensure_tables
 from data.registry import Region, Registry
 from data.source_options import SourceOptions
 from riskcast.config import StrictSection, config_section, get_settings
@@ -296,10 +297,7 @@ class Store:
             present = set(sa.inspect(conn).get_table_names())
         if present.issuperset(metadata.tables):
             return  # the usual case: no write lock needed, so readers open during an ingest
-        with self._unavailable_as_error("create the tables"), self._write_connection() as conn:
-            with conn.begin():
-                self._serialise_writers(conn)
-                metadata.create_all(conn)
+        ensure_tables(self.engine, metadata)
 
     def close(self) -> None:
         """Release pooled connections (a SQLite file can then be moved or deleted)."""

@@ -1,0 +1,208 @@
+"""Run one job: claim its fire time (lease), record the run, never let a failure escape.
+
+The scheduler, ``riskcast run`` and ``POST /jobs/{name}/run`` all go through
+:func:`execute`, so a run looks the same in ``/jobs`` however it was started. A job body is
+a plain function ``body(store, *, trigger, run_id) -> dict`` named by a ``"module:function"``
+reference (so APScheduler can persist it in the database); the dict it returns becomes the
+run's details, and its ``mlflow_run_id`` key, if any, the run's MLflow run id.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from jobs import lease, records
+from jobs.records import JobOutcome
+from jobs.settings import schedule_config
+from riskcast.errors import InputError, RiskcastError
+
+logger = logging.getLogger(__name__)
+
+JobBody = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job the service knows.
+
+    Attributes:
+        name: stable name (``weekly``, ``ingest``); the URL of ``POST /jobs/{name}/run``.
+        target: ``"module:function"`` of the body.
+        description: one line for ``/jobs`` and the docs.
+    """
+
+    name: str
+    target: str
+    description: str
+
+
+JOBS: dict[str, JobSpec] = {
+    "ingest": JobSpec(
+        "ingest", "jobs.inbox:ingest_job", "ingest new files dropped in <home>/inbox (daily)"
+    ),
+    "weekly": JobSpec(
+        "weekly",
+        "jobs.weekly:weekly_job",
+        "ingest new files, refit the champion, forecast, score risk, evaluate alerts, "
+        "write the bulletin, log the MLflow run (weekly)",
+    ),
+    "alerts": JobSpec(
+        "alerts",
+        "jobs.weekly:alerts_job",
+        "re-evaluate alerts on the latest refit (also runs inside every weekly refit)",
+    ),
+}
+
+
+def resolve_target(target: str) -> JobBody:
+    """Import ``"module:function"``."""
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def job_spec(name: str) -> JobSpec:
+    """The spec of job ``name``.
+
+    Raises:
+        InputError: for an unknown job, listing the known ones.
+    """
+    if name not in JOBS:
+        known = ", ".join(sorted(JOBS))
+        raise InputError(f"unknown job '{name}'; known jobs: {known}", field="name")
+    return JOBS[name]
+
+
+def open_service_store():  # noqa: ANN201 - data.store.Store, imported lazily
+    """The service database (``data.store.open_store`` on the settings' URL)."""
+    from data.store import open_store
+
+    return open_store()
+
+
+def error_text(exc: BaseException) -> str:
+    """One line naming what failed: the message for user errors, type + message otherwise."""
+    if isinstance(exc, RiskcastError):
+        return str(exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def execute(
+    name: str,
+    *,
+    trigger: str,
+    fire_time: datetime | None = None,
+    target: str | None = None,
+    store: Any | None = None,
+    on_start: Callable[[JobOutcome], None] | None = None,
+) -> JobOutcome | None:
+    """Run job ``name`` once, recorded.
+
+    Args:
+        name: job name (its lease and record key).
+        trigger: ``schedule``, ``cli`` or ``api``.
+        fire_time: the scheduled fire time (scheduler runs only). When given, the run first
+            claims the lease of ``(name, fire_time)`` and returns None if another process
+            already has.
+        target: body reference; default from :data:`JOBS`.
+        store: an open store; default :func:`open_service_store`.
+        on_start: called with the (running) record once it is written, so an API caller
+            can answer with the run id while the job goes on.
+
+    Returns:
+        The finished outcome (``succeeded`` or ``failed``), or None when skipped because
+        another process holds the lease.
+
+    Raises:
+        StoreUnavailableError: only when the run cannot even be recorded (database down);
+            every failure of the body itself is caught and recorded instead.
+    """
+    body = resolve_target(target or job_spec(name).target)
+    if store is None:
+        store = open_service_store()
+        try:
+            return _execute(name, body, store, trigger, fire_time, on_start)
+        finally:
+            store.close()  # a run's own engine: release its connections
+    return _execute(name, body, store, trigger, fire_time, on_start)
+
+
+def _execute(
+    name: str,
+    body: JobBody,
+    store: Any,
+    trigger: str,
+    fire_time: datetime | None,
+    on_start: Callable[[JobOutcome], None] | None,
+) -> JobOutcome | None:
+    engine = store.engine
+    if fire_time is not None:
+        if not lease.acquire(engine, name, fire_time):
+            return None
+        try:
+            lease.prune(engine, schedule_config().lease_retention_days)
+        except Exception:  # pruning is housekeeping; never fail a run for it
+            logger.debug("lease pruning failed", exc_info=True)
+    outcome = records.start(engine, name, trigger=trigger, fire_time=fire_time)
+    logger.info("job %s started (trigger %s, run %s)", name, trigger, outcome.run_id)
+    if on_start is not None:
+        on_start(outcome)
+    try:
+        details = body(store, trigger=trigger, run_id=outcome.run_id) or {}
+        outcome.details = dict(details)
+        outcome.mlflow_run_id = details.get("mlflow_run_id")
+        outcome.outcome = "failed" if details.get("failed") else "succeeded"
+        outcome.error = details.get("error")
+    except Exception as exc:  # a job failure is recorded, never raised into the scheduler
+        outcome.outcome = "failed"
+        outcome.error = error_text(exc)
+        outcome.details = dict(getattr(exc, "details", {}) or {})
+        outcome.mlflow_run_id = outcome.details.get("mlflow_run_id")
+        logger.exception("job %s failed: %s", name, outcome.error)
+    try:
+        records.finish(engine, outcome)
+    except Exception:
+        logger.exception("could not record the end of job run %s", outcome.run_id)
+    logger.info("job %s %s (run %s)", name, outcome.outcome, outcome.run_id)
+    return outcome
+
+
+def _owner_alive(owner: str) -> bool:
+    """False when ``host:pid`` names a process on this host that no longer exists."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another host: trust the record until it goes stale
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def busy(store: Any, name: str) -> JobOutcome | None:
+    """A run of ``name`` in flight, or None — manual triggers refuse while there is one.
+
+    A run counts as in flight while it is marked running, is younger than
+    ``[schedule] stale_run_hours`` and (on this host) its process still exists, so a run
+    killed mid-way does not block manual triggers for hours.
+    """
+    hours = schedule_config().stale_run_hours
+    running = records.in_flight(store.engine, name, stale_after=timedelta(hours=hours))
+    if running is not None and not _owner_alive(running.owner):
+        logger.warning(
+            "run %s of %s was left running by dead process %s; ignoring it",
+            running.run_id,
+            name,
+            running.owner,
+        )
+        return None
+    return running

@@ -1,0 +1,96 @@
+"""The ``[service]`` and ``[schedule]`` config sections.
+
+Both are :class:`riskcast.config.StrictSection` models, so a misspelled key is an error with
+a "did you mean" rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from riskcast.config import StrictSection, config_section
+
+
+class ServiceConfig(StrictSection):
+    """``[service]``: the HTTP API.
+
+    Attributes:
+        max_body_bytes: largest request body accepted; larger answers 413 before anything is
+            parsed. 5 MB holds ~100k panel rows of CSV, far above a weekly upload.
+        run_scheduler: ``riskcast serve`` also runs the scheduler (every worker may; the
+            database lease makes each fire run once).
+        job_wait_seconds: how long ``POST /jobs/{name}/run?wait=true`` waits before answering
+            202 with the run still going.
+        db_busy_timeout_seconds: how long an API write waits for a SQLite lock held by
+            another writer before answering 503 (jobs keep the store's longer default).
+        db_connect_timeout_seconds: how long the API waits for a PostgreSQL server.
+    """
+
+    max_body_bytes: int = Field(default=5_000_000, ge=1_000)
+    run_scheduler: bool = True
+    job_wait_seconds: float = Field(default=600.0, ge=0)
+    db_busy_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_connect_timeout_seconds: int = Field(default=5, ge=1)
+
+
+class ScheduleConfig(StrictSection):
+    """``[schedule]``: when jobs fire and what the weekly refit computes.
+
+    Cron expressions are standard five-field crontab strings read in ``timezone``.
+
+    Attributes:
+        enabled: run the scheduler at all (``riskcast run`` works either way).
+        timezone: zone of the cron expressions (UTC: forecasts are monthly, offices are not).
+        ingest: cron of the daily inbox ingest.
+        weekly: cron of the weekly refit + forecast + risk + alerts + bulletin.
+        ingest_misfire_grace_seconds: a daily ingest missed by less than this (service down)
+            still runs once on start; 23 h so a missed run never overlaps the next one.
+        weekly_misfire_grace_seconds: same for the weekly refit; 6 days, so a refit missed
+            over a long weekend outage still runs once when the service comes back, but a
+            stale one never runs just before the next regular Monday.
+        model: model used when no champion is registered; None → ``[forecast]
+            default_model``.
+        series: series the weekly job forecasts (the escalation rule's series).
+        horizon: months ahead; None → ``[forecast]`` default, else 12.
+        n_draws: predictive draws; None → ``[forecast]`` default, else 1000.
+        seed: random seed of the refit (None → ``[forecast] seed``), so a rerun on the same
+            data reproduces it.
+        stale_run_hours: a run still marked "running" after this long is reported stale
+            (its process died) and no longer blocks manual triggers.
+        lease_retention_days: lease rows older than this are pruned.
+    """
+
+    enabled: bool = True
+    timezone: str = "UTC"
+    ingest: str = "0 5 * * *"
+    weekly: str = "0 6 * * mon"
+    ingest_misfire_grace_seconds: int = Field(default=23 * 3600, ge=1)
+    weekly_misfire_grace_seconds: int = Field(default=6 * 24 * 3600, ge=1)
+    model: str | None = None
+    series: str = "fatalities"
+    horizon: int | None = Field(default=None, ge=1, le=36)
+    n_draws: int | None = Field(default=None, ge=10)
+    seed: int | None = None
+    stale_run_hours: float = Field(default=6.0, gt=0)
+    lease_retention_days: int = Field(default=90, ge=1)
+
+    @field_validator("ingest", "weekly")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"'{value}' is not a five-field crontab expression: {exc}") from exc
+        return value
+
+
+def service_config() -> ServiceConfig:
+    """The ``[service]`` section of the active config."""
+    return config_section("service", ServiceConfig)
+
+
+def schedule_config() -> ScheduleConfig:
+    """The ``[schedule]`` section of the active config."""
+    return config_section("schedule", ScheduleConfig)

@@ -1,0 +1,260 @@
+"""The weekly job: ingest what is new, refit the champion, forecast, score risk, publish,
+evaluate alerts, write the bulletin, log the MLflow run.
+
+``riskcast run``, the scheduler and ``POST /jobs/weekly/run`` all call :func:`run_weekly`
+(through :func:`jobs.runner.execute`), so the three paths cannot drift apart.
+
+Order matters for "no half-written state": the MLflow run is logged *before* anything is
+published, because the refit id of the published tables is the MLflow run id. If MLflow is
+unreachable the job fails and records why, and the API keeps serving the previous refit
+untouched. Once the refit is published, a failure in alerts or the bulletin fails the job
+(visible in ``/jobs``) but leaves the published refit in place; re-running the ``alerts``
+job re-evaluates it idempotently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from jobs import results
+from jobs.inbox import ingest_inbox
+from jobs.records import JobOutcome
+from jobs.runner import error_text, execute
+from jobs.settings import schedule_config
+from riskcast.config import config_section, get_settings
+from riskcast.errors import InputError, RiskcastError
+from riskcast.months import format_month
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_MODEL = "conflictology"
+"""Model when neither a champion, ``[schedule] model`` nor ``[forecast]`` names one: the
+historical-frequency baseline is fast and hard to beat, so it is a safe production default."""
+
+
+class JobStepError(RiskcastError):
+    """A step of a job failed; carries the details gathered so far for the run record."""
+
+    def __init__(self, step: str, cause: BaseException, details: dict[str, Any]) -> None:
+        self.step = step
+        self.details = {**details, "failed_step": step}
+        super().__init__(f"{step} failed: {error_text(cause)}")
+
+
+@dataclass(frozen=True)
+class WeeklyParams:
+    """What the weekly refit computes (from ``[schedule]``, then ``[forecast]``)."""
+
+    default_model: str
+    series: str
+    horizon: int
+    n_draws: int
+    seed: int
+
+
+def weekly_params() -> WeeklyParams:
+    """Resolve the weekly refit's parameters: ``[schedule]`` overrides, else ``[forecast]``."""
+    from forecast.pipeline import forecast_config
+
+    schedule = schedule_config()
+    forecast = forecast_config()
+    return WeeklyParams(
+        default_model=schedule.model or forecast.default_model or FALLBACK_MODEL,
+        series=schedule.series,
+        horizon=schedule.horizon or forecast.horizon,
+        n_draws=schedule.n_draws or forecast.n_draws,
+        seed=forecast.seed if schedule.seed is None else schedule.seed,
+    )
+
+
+def bulletin_path() -> Path:
+    """``<home>/bulletin.html``: the bulletin of the latest weekly run."""
+    return get_settings().resolved_home() / "bulletin.html"
+
+
+def last_month_with_data(panel: pd.DataFrame, series: str) -> pd.Period:
+    """The forecast origin: the newest month holding data for ``series``.
+
+    Raises:
+        InputError: when the database holds no ``series`` at all.
+    """
+    rows = panel[panel["series"] == series]
+    if rows.empty:
+        known = sorted(panel["series"].unique()) if not panel.empty else []
+        raise InputError(
+            f"the database holds no '{series}' observations"
+            + (f" (it holds {', '.join(known)})" if known else "")
+            + "; load data first: `riskcast demo-data`, `riskcast ingest FILE`, "
+            "POST /observations, or drop a file in <home>/inbox",
+            field="series",
+        )
+    return rows["month"].max()
+
+
+@contextmanager
+def _step(name: str, details: dict[str, Any]) -> Iterator[None]:
+    """Run one step; its failure names the step and keeps the details gathered so far."""
+    logger.info("weekly job: %s", name)
+    try:
+        yield
+    except JobStepError:
+        raise
+    except Exception as exc:
+        raise JobStepError(name, exc, details) from exc
+
+
+def evaluate_refit_alerts(
+    store: Any, risk_frame: pd.DataFrame, refit_id: str, panel: pd.DataFrame | None = None
+) -> dict[str, Any]:
+    """Run the alert rules on one refit's risk table (idempotent per refit id)."""
+    from alerts import assess_data_quality, evaluate_alerts, load_alert_config
+
+    config = load_alert_config()
+    flags = assess_data_quality(panel, config.quality) if panel is not None else None
+    transitions = evaluate_alerts(
+        store.engine, risk_frame, refit_id=refit_id, config=config, data_quality=flags
+    )
+    return {
+        "transitions": [
+            {
+                "region": t.region,
+                "series": t.series,
+                "from": t.from_state,
+                "to": t.to_state,
+                "delivery": t.delivery_status,
+            }
+            for t in transitions
+        ],
+        "quality_flags": len(flags or []),
+    }
+
+
+def write_bulletin(store: Any, path: Path | None = None) -> Path:
+    """Write the latest refit's bulletin to ``path`` (default ``<home>/bulletin.html``)."""
+    from jobs.bulletin_context import write_bulletin_file
+
+    return write_bulletin_file(store, path or bulletin_path())
+
+
+def weekly_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[str, Any]:
+    """The body of the weekly job (see the module docstring for the order and why)."""
+    details: dict[str, Any] = {}
+    params = weekly_params()
+    with _step("ingest", details):
+        details["inbox"] = ingest_inbox(store).to_json()
+    with _step("load data", details):
+        panel = store.load_panel()
+        registry = store.registry()
+        origin = last_month_with_data(panel, params.series)
+    with _step("champion", details):
+        from experiments.champion import champion_model_name
+
+        model, champion_run_id = champion_model_name(params.default_model)
+    details.update(
+        model=model,
+        champion_run_id=champion_run_id,
+        origin=format_month(origin),
+        series=params.series,
+        horizon=params.horizon,
+        n_draws=params.n_draws,
+    )
+    with _step("forecast", details):
+        from forecast.pipeline import forecast_config, forecast_from_panel
+        from forecast.risk import RiskTiers, risk_table
+
+        result = forecast_from_panel(
+            panel,
+            registry,
+            model=model,
+            origin=origin,
+            horizon=params.horizon,
+            series=params.series,
+            n_draws=params.n_draws,
+            seed=params.seed,
+            options=forecast_config().options_for(model),
+        )
+        tiers = config_section("risk", RiskTiers)
+        risk_frame = risk_table(result.draws, result.thresholds, tiers)
+    with _step("mlflow", details):
+        from experiments.runs import log_refit
+
+        mlflow_run_id = log_refit(
+            result,
+            trigger=trigger,
+            panel=panel,
+            options=result.model_options,
+            seed=params.seed,
+            registry=registry,
+            champion_run_id=champion_run_id,
+        )
+    details["mlflow_run_id"] = mlflow_run_id
+    with _step("publish", details):
+        results.save_refit(
+            store.engine,
+            refit_id=mlflow_run_id,
+            forecast_frame=result.frame,
+            risk_frame=risk_frame,
+            model=model,
+            series=params.series,
+            origin=format_month(origin),
+            horizon=params.horizon,
+            n_draws=params.n_draws,
+            trigger=trigger,
+            champion_run_id=champion_run_id,
+            job_run_id=run_id,
+            notes=dict(getattr(result, "notes", {}) or {}),
+        )
+    with _step("alerts", details):
+        details["alerts"] = evaluate_refit_alerts(store, risk_frame, mlflow_run_id, panel)
+    with _step("bulletin", details):
+        details["bulletin"] = str(write_bulletin(store))
+    return details
+
+
+def alerts_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[str, Any]:
+    """Re-evaluate alerts on the latest published refit (delivers anything left queued)."""
+    latest = results.latest_refit(store.engine, series=schedule_config().series)
+    if latest is None:
+        raise InputError("no refit published yet: run the weekly job first", field="refit")
+    rows = [row["detail"] for row in results.load_risk(store.engine, latest["refit_id"])]
+    details = evaluate_refit_alerts(
+        store, pd.DataFrame(rows), latest["refit_id"], store.load_panel()
+    )
+    return {"refit_id": latest["refit_id"], **details}
+
+
+def run_weekly(
+    trigger: str = "cli", *, fire_time: datetime | None = None, store: Any | None = None
+) -> JobOutcome:
+    """Run the weekly job once, recorded, exactly as the scheduler does.
+
+    Args:
+        trigger: ``cli``, ``schedule`` or ``api`` (recorded, and passed to MLflow).
+        fire_time: the scheduled fire time for scheduler runs (claims the lease).
+        store: an open store; default the service database.
+
+    Returns:
+        The outcome (``succeeded``/``failed`` with the MLflow run id and details). For a
+        scheduled fire another process already claimed, an outcome ``skipped``.
+    """
+    outcome = execute("weekly", trigger=trigger, fire_time=fire_time, store=store)
+    if outcome is None:
+        from jobs.db import utcnow
+
+        return JobOutcome(
+            run_id="",
+            job_name="weekly",
+            trigger=trigger,
+            outcome="skipped",
+            started_at=utcnow(),
+            fire_time=fire_time,
+        )
+    return outcome
