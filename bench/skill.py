@@ -1,0 +1,215 @@
+"""Skill on real data: every model against the conflictology benchmark, VIEWS-style.
+
+Two panels built from the files in ``../shared/data`` (never copied into the repo):
+
+* ``ucdp``: UCDP GED country-month fatalities (133 countries, 1989-01 … 2021-12);
+* ``mali``: ACLED political-violence fatalities for Mali's admin1 regions (sum of the
+  admin2 rows by Admin1 P-code and month, 1997-01 … 2021-12).
+
+Yearly origins 2016-12 … 2020-12, horizons 1-12, 1,000 draws per region-month: the last
+target month is 2021-12, where the data stop, so nothing here looks at a later month.
+Prints the mean CRPS on log1p counts of every model next to conflictology (skill =
+1 − CRPS / CRPS_conflictology, positive = better), plus raw CRPS, ignorance, the 90%
+interval score, coverage and the escalation Brier skill, and the wall time of each
+model's backtest (fits + draws, measured with ``time.perf_counter``).
+
+Usage::
+
+    .venv/bin/python bench/skill.py --out bench/skill.md
+    .venv/bin/python bench/skill.py --models conflictology,poisson_mean --datasets mali
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from forecast.backtest import BacktestResult, run_backtest  # noqa: E402
+from forecast.models import MODEL_NAMES  # noqa: E402
+from riskcast.months import format_month, parse_month_span  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+UCDP_FILE = DATA / "ucdp_country_month_1989_2021.csv"
+MALI_FILE = DATA / "acled_mali_admin2_month_1997_2021.xlsx"
+ORIGINS = "2016-12:2020-12:12"
+COLUMNS = (
+    ("crps_log", "CRPS log1p", "{:.3f}"),
+    ("crps_log_skill", "skill vs confl.", "{:+.3f}"),
+    ("crps", "CRPS", "{:.2f}"),
+    ("ignorance", "IGN", "{:.2f}"),
+    ("interval_90", "MIS 90", "{:.0f}"),
+    ("coverage_50", "cov 50", "{:.2f}"),
+    ("coverage_90", "cov 90", "{:.2f}"),
+    ("brier_skill", "Brier skill", "{:+.3f}"),
+    ("seconds", "time s", "{:.1f}"),
+)
+
+log = logging.getLogger("bench.skill")
+
+
+def _long(wide: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Wide (month × region) fatalities to the long panel contract."""
+    frame = wide.rename_axis(index="month", columns="region").stack().rename("value")
+    frame = frame.reset_index()
+    frame["month"] = frame["month"].astype("period[M]")
+    frame["series"] = "fatalities"
+    frame["value"] = frame["value"].astype(float)
+    frame["source"] = source
+    return frame[["region", "month", "series", "value", "source"]]
+
+
+def ucdp_panel() -> pd.DataFrame:
+    """UCDP country-month panel (region = country name as written in the file)."""
+    wide = pd.read_csv(UCDP_FILE, index_col=0, parse_dates=True)
+    wide.index = wide.index.to_period("M")
+    return _long(wide.fillna(0.0), "ucdp-ged")
+
+
+def mali_panel() -> pd.DataFrame:
+    """ACLED Mali admin1 panel (region = Admin1 P-code), admin2 rows summed."""
+    rows = pd.read_excel(MALI_FILE, sheet_name="Data")
+    month_number = pd.to_datetime(rows["Month"], format="%B").dt.month
+    rows["month"] = pd.PeriodIndex.from_fields(year=rows["Year"], month=month_number, freq="M")
+    wide = rows.pivot_table(
+        index="month", columns="Admin1 Pcode", values="Fatalities", aggfunc="sum"
+    )
+    return _long(wide.fillna(0.0), "acled-admin2")
+
+
+def registry_or_none():
+    """The default registry when it covers the panel's regions, for neighbour features."""
+    try:
+        from data.regions import load_default_registry
+
+        return load_default_registry()
+    except Exception as exc:  # noqa: BLE001 - the benchmark runs without one
+        log.warning("no region registry (%s); models run without neighbours", exc)
+        return None
+
+
+def skill_table(
+    panel: pd.DataFrame,
+    models: list[str],
+    *,
+    n_draws: int,
+    executor,
+    progress: bool,
+) -> pd.DataFrame:
+    """Backtest each model separately (to time it), then summarise them together."""
+    origins = parse_month_span(ORIGINS)
+    registry = registry_or_none()
+    results, seconds = [], {}
+    for model in models:
+        start = time.perf_counter()
+        result = run_backtest(
+            panel,
+            registry,
+            models=[model],
+            origins=origins,
+            horizon=12,
+            n_draws=n_draws,
+            seed=0,
+            executor=executor,
+            progress=progress,
+        )
+        seconds[model] = time.perf_counter() - start
+        results.append(result)
+        log.info("%s done in %.1f s", model, seconds[model])
+    combined = BacktestResult(
+        forecasts=pd.concat([r.forecasts for r in results], ignore_index=True),
+        scores=pd.concat([r.scores for r in results], ignore_index=True),
+        geometry=results[0].geometry,
+        notes=pd.concat([r.notes for r in results], ignore_index=True),
+    )
+    summary = combined.summary()
+    summary["seconds"] = summary["model"].map(seconds)
+    summary["fallback_notes"] = (
+        summary["model"]
+        .map(combined.notes.groupby("model").size() if len(combined.notes) else {})
+        .fillna(0)
+    )
+    return summary
+
+
+def markdown(summary: pd.DataFrame, title: str) -> str:
+    """A markdown table of the summary."""
+    header = "| model | n | " + " | ".join(label for _, label, _ in COLUMNS) + " | fallbacks |"
+    lines = [f"### {title}", "", header, "|" + "---|" * (len(COLUMNS) + 3)]
+    for _, row in summary.iterrows():
+        cells = [
+            "—" if pd.isna(row.get(column)) else pattern.format(row[column])
+            for column, _, pattern in COLUMNS
+        ]
+        lines.append(
+            f"| {row['model']} | {int(row['n'])} | "
+            + " | ".join(cells)
+            + f" | {int(row['fallback_notes'])} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print the tables (and write them as markdown with ``--out``)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--models",
+        default=",".join(name for name in MODEL_NAMES if name != "ensemble"),
+        help="comma-separated model names (conflictology is always added)",
+    )
+    parser.add_argument("--datasets", default="ucdp,mali", help="ucdp, mali or both")
+    parser.add_argument("--draws", type=int, default=1000, help="draws per region-month")
+    parser.add_argument("--executor", default="serial", help="serial, local or dask")
+    parser.add_argument("--out", type=Path, help="write the tables as markdown here")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if "conflictology" not in models:
+        models.insert(0, "conflictology")
+    builders = {"ucdp": (ucdp_panel, UCDP_FILE), "mali": (mali_panel, MALI_FILE)}
+    from forecast.executors import make_executor
+
+    executor = make_executor(args.executor)
+    sections = [
+        f"Command: `.venv/bin/python bench/skill.py {' '.join(argv or sys.argv[1:])}`",
+        f"Origins {ORIGINS.replace(':12', '')} (yearly), horizons 1-12, {args.draws} draws, "
+        f"seed 0; means over every region × origin × horizon. Measured "
+        f"{pd.Timestamp.now():%Y-%m-%d}.",
+    ]
+    try:
+        for name in [d.strip() for d in args.datasets.split(",") if d.strip()]:
+            build, path = builders[name]
+            if not path.exists():
+                print(f"skipping {name}: {path} not found")
+                continue
+            panel = build()
+            span = (
+                f"{panel['region'].nunique()} regions, "
+                f"{format_month(panel['month'].min())}…{format_month(panel['month'].max())}"
+            )
+            summary = skill_table(
+                panel, models, n_draws=args.draws, executor=executor,
+                progress=not args.no_progress,
+            )  # fmt: skip
+            table = markdown(summary, f"{name}: {path.name} ({span})")
+            print(table, "\n", flush=True)
+            sections.append(table)
+    finally:
+        executor.close()
+    if args.out:
+        args.out.write_text("\n\n".join(sections) + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

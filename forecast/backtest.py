@@ -1,0 +1,368 @@
+"""Rolling-origin backtests: refit at each origin on the data up to it, score against truth.
+
+Each (model, origin) pair is one job: the panel is cut at the origin *before* the job is
+built, so a job cannot see later months even by accident, and jobs are independent — they
+run through any :class:`forecast.executors.Executor` (serial, a process pool, Dask) with
+identical results, because each job carries its own seed (``[seed, origin]``: every model
+sees the same random stream at an origin, so differences between models are not noise
+from different seeds).
+
+The geometry (origins × horizons) comes from :mod:`forecast.geometry`; a backtest that
+cannot score every step raises instead of shrinking. Scoring follows the VIEWS protocol
+(CRPS on counts, ignorance on the VIEWS bins, interval score at 90%) plus CRPS on log1p
+counts, MAE, coverage and the escalation scores — see :mod:`forecast.metrics`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from forecast import metrics
+from forecast.draws import Draws
+from forecast.geometry import Geometry, panel_geometry
+from forecast.output import forecast_frame
+from forecast.pipeline import (
+    ModelFactory,
+    cut_panel,
+    fit_and_draw,
+    forecast_regions,
+)
+from forecast.risk import EscalationRule, climatological_base_rate, escalation_thresholds
+from riskcast.config import config_section
+from riskcast.errors import InputError
+from riskcast.months import format_month
+
+if TYPE_CHECKING:
+    from data.registry import Registry
+    from forecast.executors import Executor
+
+log = logging.getLogger(__name__)
+
+REFERENCE_MODEL = "conflictology"
+"""The benchmark skill is measured against (hardest to beat in the VIEWS challenge)."""
+
+SCORE_METRICS: tuple[str, ...] = (*metrics.COUNT_METRICS, "brier", "log_loss", "brier_clim")
+"""Per-row score columns of :attr:`BacktestResult.scores`."""
+
+
+@dataclass(frozen=True)
+class BacktestJob:
+    """One fit: a model at an origin, with the panel already cut there (picklable)."""
+
+    model: str
+    origin: pd.Period
+    panel_cut: pd.DataFrame
+    registry: Any
+    regions: tuple[str, ...]
+    horizon: int
+    series: str
+    n_draws: int
+    seed: int
+    options: dict[str, Any] = field(default_factory=dict)
+    factory: ModelFactory | None = None
+
+
+def origin_seed(seed: int, origin: pd.Period) -> list[int]:
+    """Seed entropy of one origin: the same for every model and every executor."""
+    return [int(seed), origin.year * 12 + origin.month - 1]
+
+
+def run_job(job: BacktestJob) -> Draws:
+    """Fit and sample one (model, origin) job — top level so process pools can pickle it."""
+    return fit_and_draw(
+        job.panel_cut,
+        job.registry,
+        model=job.model,
+        origin=job.origin,
+        horizon=job.horizon,
+        series=job.series,
+        n_draws=job.n_draws,
+        rng=np.random.default_rng(origin_seed(job.seed, job.origin)),
+        regions=job.regions,
+        options=job.options,
+        factory=job.factory,
+    )
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Forecasts and scores of a backtest.
+
+    Attributes:
+        forecasts: output-contract rows of every model and origin.
+        scores: one row per model × origin × horizon × region: keys (``model, origin,
+            region, series, month, horizon``), ``obs``, ``threshold``, ``p_escalation``,
+            ``escalated`` (0/1), ``base_rate`` and every metric of :data:`SCORE_METRICS`.
+        geometry: the origins × horizons grid that was scored.
+        notes: one row per fallback note (``model, origin, region, note``).
+    """
+
+    forecasts: pd.DataFrame
+    scores: pd.DataFrame
+    geometry: Geometry
+    notes: pd.DataFrame
+
+    @property
+    def models(self) -> list[str]:
+        """Model names in the order they were run."""
+        return list(dict.fromkeys(self.scores["model"]))
+
+    def summary(self, by_horizon: bool = False) -> pd.DataFrame:
+        """Mean scores per model (default) or per model × horizon.
+
+        Columns: ``model`` (and ``horizon``), ``n`` (scored region-months), the mean of every
+        metric (``in_50``/``in_90`` are then the empirical coverages ``coverage_50`` and
+        ``coverage_90``), ``brier_skill`` (against the climatological base rate from the
+        training data of each origin), and when ``conflictology`` was run,
+        ``crps_skill`` / ``crps_log_skill`` = 1 − CRPS / CRPS of conflictology over the
+        same steps (positive = better than the benchmark).
+        """
+        keys = ["model", "horizon"] if by_horizon else ["model"]
+        grouped = self.scores.groupby(keys, sort=False)
+        table = grouped[list(SCORE_METRICS)].mean()
+        table.insert(0, "n", grouped.size())
+        table = table.rename(columns={"in_50": "coverage_50", "in_90": "coverage_90"})
+        table["brier_skill"] = [
+            metrics.brier_skill(b, c)
+            for b, c in zip(table["brier"], table["brier_clim"], strict=True)
+        ]
+        if REFERENCE_MODEL in set(self.scores["model"]):
+            reference = table.xs(REFERENCE_MODEL, level="model") if by_horizon else None
+            for metric in ("crps", "crps_log"):
+                if by_horizon:
+                    ref = reference[metric].reindex(table.index.get_level_values("horizon"))
+                    ref_values = ref.to_numpy()
+                else:
+                    ref_values = table.loc[REFERENCE_MODEL, metric]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    table[f"{metric}_skill"] = 1.0 - table[metric].to_numpy() / ref_values
+        return table.reset_index()
+
+    def reliability(self, model: str | None = None, n_bins: int = 10) -> pd.DataFrame:
+        """Reliability table of the escalation probability (one model, or all pooled)."""
+        rows = self.scores if model is None else self.scores[self.scores["model"] == model]
+        return metrics.reliability_table(rows["p_escalation"], rows["escalated"], n_bins)
+
+
+def crps_weights(summary: pd.DataFrame, metric: str = "crps") -> dict[str, float]:
+    """Ensemble weights from a backtest: proportional to 1 / mean CRPS, summing to one.
+
+    Args:
+        summary: :meth:`BacktestResult.summary` (overall rows; per-horizon rows are averaged).
+        metric: the score to invert (``crps`` on counts, or ``crps_log``).
+
+    Raises:
+        InputError: when the summary has no such metric or a model's score is not positive.
+    """
+    if metric not in summary.columns:
+        raise InputError(f"the backtest summary has no '{metric}' column", field="metric")
+    per_model = summary.groupby("model", sort=False)[metric].mean()
+    bad = per_model[~(per_model > 0) | ~np.isfinite(per_model)]
+    if len(bad):
+        raise InputError(
+            f"cannot weight by 1/{metric}: model(s) {', '.join(bad.index)} score {bad.tolist()}",
+            field=metric,
+        )
+    inverse = 1.0 / per_model
+    return {str(model): float(w) for model, w in (inverse / inverse.sum()).items()}
+
+
+def _truth(
+    panel: pd.DataFrame, series: str, regions: Sequence[str], months: list[pd.Period]
+) -> np.ndarray:
+    """Observed values ``(region, horizon)``; raises when any is missing (never drops)."""
+    rows = panel[(panel["series"] == series) & panel["month"].isin(months)]
+    wide = rows.pivot_table(index="region", columns="month", values="value", aggfunc="sum")
+    wide = wide.reindex(index=list(regions), columns=months)
+    if wide.isna().to_numpy().any():
+        gaps = wide.isna().stack()
+        first = gaps[gaps].index[:5]
+        listed = ", ".join(f"{region} {format_month(month)}" for region, month in first)
+        raise InputError(
+            f"cannot score '{series}': no observation for {int(gaps.sum())} region-month(s) "
+            f"forecast (e.g. {listed}); fill the panel or choose other origins",
+            field="value",
+        )
+    return wide.to_numpy(dtype=np.float64)
+
+
+def _score(
+    draws: Draws,
+    panel: pd.DataFrame,
+    panel_cut: pd.DataFrame,
+    rule: EscalationRule,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    months = draws.months()
+    obs = _truth(panel, draws.series, draws.regions, months)
+    thresholds = escalation_thresholds(panel_cut, draws.regions, rule, origin=draws.origin)
+    base = climatological_base_rate(
+        panel_cut, draws.regions, draws.horizon, rule, origin=draws.origin
+    )
+    prob = draws.prob_at_least(thresholds).astype(np.float64)
+    escalated = (obs >= thresholds[:, None]).astype(np.float64)
+    scores = metrics.score_counts(obs, draws.values)
+    scores.update(metrics.score_probabilities(prob, escalated, base[None, :]))
+    n_regions, horizon = obs.shape
+    frame = pd.DataFrame(
+        {
+            "model": draws.model,
+            "origin": format_month(draws.origin),
+            "region": np.repeat(np.asarray(draws.regions, dtype=object), horizon),
+            "series": draws.series,
+            "month": np.tile([format_month(m) for m in months], n_regions),
+            "horizon": np.tile(np.arange(1, horizon + 1), n_regions),
+            "obs": obs.ravel(),
+            "threshold": np.repeat(thresholds, horizon),
+            "p_escalation": prob.ravel(),
+            "escalated": escalated.ravel(),
+            "base_rate": np.tile(base, n_regions),
+            **{name: np.asarray(values).ravel() for name, values in scores.items()},
+        }
+    )
+    return frame, forecast_frame(draws, thresholds)
+
+
+def _batches(items: list[Any], executor: Any) -> list[list[Any]]:
+    """Split jobs so the progress bar moves while a parallel executor stays busy.
+
+    Serially every job is its own batch; a parallel executor gets batches of at least its
+    worker count (8 when it does not say), and at most ~20 batches in all.
+    """
+    if executor is None or getattr(executor, "name", "") == "serial":
+        size = 1
+    else:
+        workers = int(getattr(executor, "n_workers", 0) or 8)
+        size = max(workers, math.ceil(len(items) / 20))
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def run_backtest(
+    panel: pd.DataFrame,
+    registry: Registry | None,
+    *,
+    models: list[str],
+    origins: list[pd.Period],
+    horizon: int,
+    series: str = "fatalities",
+    n_draws: int = 1000,
+    seed: int = 0,
+    executor: Executor | None = None,
+    progress: bool = True,
+    regions: Sequence[str] | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
+    rule: EscalationRule | None = None,
+    factory: ModelFactory | None = None,
+) -> BacktestResult:
+    """Refit every model at every origin on the data up to it and score every step.
+
+    Args:
+        panel: long panel; must hold observations for every forecast region-month.
+        registry: region registry (for models that use neighbours); may be None.
+        models: model names, in the order tables list them (no duplicates).
+        origins: forecast origins (no duplicates).
+        horizon: months ahead, 1..36; every origin + horizon must lie within the data.
+        series: the series forecast and scored.
+        n_draws: draws per region-month (VIEWS: 1,000).
+        seed: base seed; each origin gets ``[seed, origin]``.
+        executor: runs the jobs (``None`` → serially in this process).
+        progress: show a tqdm bar (also hidden when stderr is not a terminal).
+        regions: regions to forecast (default: every region with data at each origin;
+            a region with no history at an origin is not forecast there and is logged).
+        options: model name → constructor options.
+        rule: escalation rule (default: the ``[escalation]`` config section).
+        factory: ``(name, **options) -> model`` (default ``forecast.models.make_model``).
+
+    Raises:
+        InputError: empty or duplicate models, a geometry that would drop an origin or a
+            step, or a forecast region-month without an observation to score it.
+    """
+    if not models:
+        raise InputError("no model given to backtest", field="models")
+    duplicated = sorted({m for m in models if models.count(m) > 1})
+    if duplicated:
+        raise InputError(f"model(s) listed twice: {', '.join(duplicated)}", field="models")
+    geometry = panel_geometry(panel, origins, horizon, series=series, scored=True)
+    log.info("backtest %s: %s", ", ".join(models), geometry.describe())
+    rule = rule or config_section("escalation", EscalationRule)
+    if rule.series != series:
+        rule = rule.model_copy(update={"series": series})
+    options = options or {}
+
+    cuts: dict[pd.Period, pd.DataFrame] = {}
+    jobs: list[BacktestJob] = []
+    for origin in geometry.origins:
+        cut = cut_panel(panel, origin)
+        cuts[origin] = cut
+        available = forecast_regions(cut, series)
+        chosen = tuple(r for r in regions if r in available) if regions else available
+        skipped = sorted(set(regions or available) - set(chosen))
+        if regions and skipped:
+            raise InputError(
+                f"region(s) {', '.join(skipped)} have no '{series}' data up to origin "
+                f"{format_month(origin)}; start the backtest later",
+                field="regions",
+            )
+        if not chosen:
+            raise InputError(
+                f"no region has '{series}' data up to origin {format_month(origin)}",
+                field="origins",
+            )
+        jobs.extend(
+            BacktestJob(
+                model=model,
+                origin=origin,
+                panel_cut=cut,
+                registry=registry,
+                regions=chosen,
+                horizon=horizon,
+                series=series,
+                n_draws=n_draws,
+                seed=seed,
+                options=dict(options.get(model, {})),
+                factory=factory,
+            )
+            for model in models
+        )
+
+    draws_list: list[Draws] = []
+    bar = tqdm(
+        total=len(jobs),
+        desc="backtest fits",
+        unit="fit",
+        disable=None if progress else True,
+    )
+    try:
+        for batch in _batches(jobs, executor):
+            results = executor.map(run_job, batch) if executor else list(map(run_job, batch))
+            draws_list.extend(results)
+            bar.update(len(batch))
+    finally:
+        bar.close()
+
+    score_frames, forecast_frames, notes = [], [], []
+    for job, draws in zip(jobs, draws_list, strict=True):
+        scores, frame = _score(draws, panel, cuts[job.origin], rule)
+        score_frames.append(scores)
+        forecast_frames.append(frame)
+        notes.extend(
+            (draws.model, format_month(draws.origin), region, note)
+            for region, note in draws.notes.items()
+        )
+    scores = pd.concat(score_frames, ignore_index=True)
+    expected = sum(len(job.regions) for job in jobs) * horizon
+    if len(scores) != expected:  # the geometry promised every step; hold it to that
+        raise RuntimeError(f"backtest scored {len(scores)} region-months, expected {expected}")
+    return BacktestResult(
+        forecasts=pd.concat(forecast_frames, ignore_index=True),
+        scores=scores,
+        geometry=geometry,
+        notes=pd.DataFrame(notes, columns=["model", "origin", "region", "note"]),
+    )
