@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 
 from sqlalchemy import Engine, MetaData, inspect
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from riskcast.errors import StoreUnavailableError
 
-_created: set[tuple[int, str]] = set()
+# Per engine (weakly: an engine id can be reused once it is garbage), the tables made.
+_created: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -29,9 +31,9 @@ def ensure_tables(engine: Engine, metadata: MetaData, *, attempts: int = 8) -> N
     Raises:
         StoreUnavailableError: the tables still cannot be created after ``attempts`` tries.
     """
-    key = (id(engine), ",".join(sorted(metadata.tables)))
+    key = ",".join(sorted(metadata.tables))
     with _lock:
-        if key in _created:
+        if key in _created.get(engine, set()):
             return
         for attempt in range(attempts):
             try:
@@ -47,7 +49,7 @@ def ensure_tables(engine: Engine, metadata: MetaData, *, attempts: int = 8) -> N
                 if attempt == attempts - 1:
                     raise unavailable(exc) from exc
                 time.sleep(min(1.0, 0.05 * 2**attempt))
-        _created.add(key)
+        _created.setdefault(engine, set()).add(key)
 
 
 def unavailable(exc: Exception) -> StoreUnavailableError:
