@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The weekly job on the synthetic demo: ingest the demo panel, log a backtest of the
+# benchmarks and the default model to MLflow (a parent run with nested model runs), then
+# run the weekly job once (refit, forecast, risk, alerts, bulletin, MLflow run).
 run: $(STAMP)
 	$(BIN)/riskcast demo-data
+	$(BIN)/riskcast experiments run experiments/specs/demo.toml
 	$(BIN)/riskcast run
 
 test: $(STAMP)

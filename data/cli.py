@@ -13,7 +13,6 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from data.demo import demo_panel
@@ -22,10 +21,11 @@ from data.schema import validate_panel
 from data.sources import SOURCE_KINDS
 from data.store import IngestReport, Store, open_store
 from data.summary import panel_summary
+from riskcast.console import make_console
 from riskcast.errors import InputError
 from riskcast.months import format_month, parse_month
 
-console = Console()
+console = make_console()
 data_app = typer.Typer(help="Look at the stored panel: summary per region and series, ingests.")
 
 SYNTHETIC_BANNER = (

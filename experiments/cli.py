@@ -7,9 +7,10 @@ import math
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from riskcast.console import make_console
 
 experiments_app = typer.Typer(
     help="MLflow experiments: list runs, compare models, run a spec grid, promote a champion.",
@@ -58,7 +59,7 @@ def list_command(
     from experiments.tracking import tracking_uri
 
     runs = list_runs(experiment, limit=limit)
-    console = Console()
+    console = make_console()
     if runs.empty:
         console.print(f"no riskcast runs in {tracking_uri()} yet")
         return
@@ -93,7 +94,7 @@ def compare_command(
     attrs = table.attrs
     on = attrs["comparable_on"]
     shown = _leaderboard_columns(table)
-    console = Console()
+    console = make_console()
     title = f"{attrs['experiment']}: ranked by {attrs['metric']} (lower is better unless noted)"
     console.print(_rich_table(table, title, shown))
     console.print(
@@ -123,7 +124,7 @@ def run_command(
 
     loaded = load_spec(spec)
     parents = run_spec(spec, trigger="cli", progress=progress)
-    console = Console()
+    console = make_console()
     console.print(
         f"logged {len(parents)} backtest(s) to experiment '{loaded.name}': " + ", ".join(parents)
     )

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from riskcast.console import make_console
 from riskcast.errors import InputError, RiskcastError
 from riskcast.months import format_month, parse_month, parse_month_span
 
@@ -107,12 +107,6 @@ def _format(value: Any, pattern: str) -> str:
         return "—" if pd.isna(value) else pattern.format(value)
     except (TypeError, ValueError):
         return str(value)
-
-
-def make_console() -> Console:
-    """A console for tables: wide enough for the metrics table when output is piped."""
-    console = Console()
-    return console if console.is_terminal else Console(width=max(console.width, 150))
 
 
 def summary_table(summary: pd.DataFrame, title: str) -> Table:
