@@ -164,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(name for name in MODEL_NAMES if name != "ensemble"),
         help="comma-separated model names (conflictology is always added)",
     )
-    parser.add_argument("--datasets", default="ucdp,mali", help="ucdp, mali or both")
+    parser.add_argument(
+        "--datasets", default="ucdp,mali", help="comma-separated: ucdp, mali (default both)"
+    )
     parser.add_argument("--draws", type=int, default=1000, help="draws per region-month")
     parser.add_argument("--executor", default="serial", help="serial, local or dask")
     parser.add_argument("--out", type=Path, help="write the tables as markdown here")

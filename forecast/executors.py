@@ -2,16 +2,23 @@
 on a local process pool, or on a Dask cluster — so a user can grow from Mali's dozen regions
 to ten thousand grid cells without switching tools.
 
-Every executor has ``map(fn, items) -> list`` that keeps the order of ``items``. ``fn`` must be
-a picklable top-level function and must carry its own seed in its item: results are then
-identical whichever executor runs them (tested).
+Every executor has ``map(fn, items) -> list`` that keeps the order of ``items``, and
+``imap(fn, items)`` that yields the same results in the same order as they arrive, so a
+caller can reduce each result (score a backtest fit, write a chunk) and drop it instead of
+holding every result at once. ``fn`` must be a picklable top-level function and must carry
+its own seed in its item: results are then identical whichever executor runs them (tested).
+Executors are context managers (``with make_executor("local") as ex: ...``).
+
+Worker processes run BLAS single-threaded (Dask's nanny does this by default; the local pool
+does it in its initializer): with one process per core, multi-threaded BLAS in every worker
+would oversubscribe the cores.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -51,45 +58,76 @@ class Executor(Protocol):
 
     def map(self, fn: Callable[[In], Out], items: Iterable[In]) -> list[Out]: ...
 
+    def imap(self, fn: Callable[[In], Out], items: Iterable[In]) -> Iterator[Out]: ...
+
     def close(self) -> None: ...
+
+
+class _ClosingContext:
+    """``with`` support shared by the executors: close on exit, even after an error."""
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()  # type: ignore[attr-defined]
+
+
+def _pin_blas_threads() -> None:
+    """Process-pool initializer: one BLAS thread per worker process (when threadpoolctl is
+    installed; it comes with scipy's usual stack)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        return
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def _worker_count(requested: int) -> int:
     return requested or os.cpu_count() or 1
 
 
-class SerialExecutor:
+class SerialExecutor(_ClosingContext):
     """Runs everything in this process: the reference the others must match."""
 
     name = "serial"
+    n_workers = 1
 
     def map(self, fn: Callable[[In], Out], items: Iterable[In]) -> list[Out]:
         return [fn(item) for item in items]
+
+    def imap(self, fn: Callable[[In], Out], items: Iterable[In]) -> Iterator[Out]:
+        """Results one at a time, computed lazily."""
+        return (fn(item) for item in items)
 
     def close(self) -> None:
         """Nothing to release."""
 
 
-class LocalExecutor:
+class LocalExecutor(_ClosingContext):
     """A process pool on this machine (statsmodels and Prophet fits are CPU-bound)."""
 
     name = "local"
 
     def __init__(self, n_workers: int = 0) -> None:
         self.n_workers = _worker_count(n_workers)
-        self._pool = ProcessPoolExecutor(max_workers=self.n_workers)
+        self._pool = ProcessPoolExecutor(max_workers=self.n_workers, initializer=_pin_blas_threads)
 
     def map(self, fn: Callable[[In], Out], items: Iterable[In]) -> list[Out]:
+        return list(self.imap(fn, items))
+
+    def imap(self, fn: Callable[[In], Out], items: Iterable[In]) -> Iterator[Out]:
+        """Results in order as they arrive (all items are submitted at once)."""
         batch = list(items)
         chunk = max(1, len(batch) // (self.n_workers * 4))
-        return list(self._pool.map(fn, batch, chunksize=chunk))
+        return self._pool.map(fn, batch, chunksize=chunk)
 
     def close(self) -> None:
         """Shut the pool down."""
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-class DaskExecutor:
+class DaskExecutor(_ClosingContext):
     """dask.distributed: a LocalCluster by default, or an existing scheduler by address."""
 
     name = "dask"
@@ -108,11 +146,20 @@ class DaskExecutor:
                 dashboard_address=None,
             )
             self._client = Client(self._cluster)
+        self.n_workers = len(self._client.scheduler_info().get("workers", {})) or 1
         log.info("dask executor on %s", self._client.scheduler.address)
 
     def map(self, fn: Callable[[In], Out], items: Iterable[In]) -> list[Out]:
         futures = self._client.map(fn, list(items), pure=False)
         return self._client.gather(futures)
+
+    def imap(self, fn: Callable[[In], Out], items: Iterable[In]) -> Iterator[Out]:
+        """Results in order as they arrive; each is released on the cluster once yielded."""
+        futures = self._client.map(fn, list(items), pure=False)
+        for index in range(len(futures)):
+            future = futures[index]
+            futures[index] = None  # drop our reference so the worker can free the result
+            yield future.result()
 
     def close(self) -> None:
         """Close the client and the cluster this executor started (never a user's)."""

@@ -40,3 +40,13 @@ def test_dask_local_cluster_matches_serial() -> None:
 def test_unknown_executor_is_named() -> None:
     with pytest.raises(ConfigError, match="did you mean 'dask'"):
         make_executor("dusk")
+
+
+def test_imap_yields_in_order_and_closes_as_context_manager() -> None:
+    items = list(range(10))
+    expected = SerialExecutor().map(seeded_draws, items)
+    with make_executor("local", workers=2) as executor:
+        got = list(executor.imap(seeded_draws, items))
+    assert all(np.array_equal(a, b) for a, b in zip(expected, got, strict=True))
+    serial = SerialExecutor().imap(seeded_draws, items)
+    assert np.array_equal(next(serial), expected[0])  # lazy: one result at a time
