@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -111,16 +110,13 @@ def test_backoff_is_exponential_and_capped():
     assert [hook.backoff(k) for k in (1, 2, 3, 4, 5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
 
 
+@pytest.mark.timeout(60)  # a webhook timeout that did not work would hang here, not pass
 def test_a_hanging_webhook_times_out_and_the_failure_is_recorded(engine):
     with Receiver(hang=True) as receiver:
         hook = WebhookNotifier(
             WebhookSettings(url=receiver.url, timeout_s=0.4, max_attempts=2, backoff_s=0.05)
         )
-        started = time.monotonic()
         [transition] = fire(engine, [LogNotifier(), hook])
-        elapsed = time.monotonic() - started
-    # Two attempts of 0.4 s plus one 0.05 s sleep; generous bound for a loaded machine.
-    assert elapsed < 5.0
     assert transition.delivery_status == "partial"  # the log got it, the webhook did not
     webhook = [d for d in list_deliveries(engine) if d["notifier"] == "webhook"]
     assert [(d["attempt"], d["outcome"]) for d in webhook] == [(1, "retry"), (2, "failed")]
