@@ -35,7 +35,7 @@ from mlflow.models import ModelSignature
 from mlflow.pyfunc import PythonModel
 from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
 
-from forecast.draws import QUANTILES, quantile_column
+from forecast.output import FORECAST_COLUMNS
 from riskcast.errors import InputError
 from riskcast.months import parse_month
 
@@ -46,18 +46,7 @@ REGISTRY_ARTIFACT = "registry"
 ENTRY_POINT = Path(__file__).resolve().with_name("pyfunc_entry.py")
 _FEATURE_MARK = "__feature_config__"
 INPUT_COLUMNS = ("region", "month", "series", "value")
-OUTPUT_COLUMNS = (
-    "region",
-    "series",
-    "origin",
-    "month",
-    "horizon",
-    "model",
-    "mean",
-    *(quantile_column(q) for q in QUANTILES),
-    "p_escalation",
-    "threshold",
-)
+OUTPUT_COLUMNS = FORECAST_COLUMNS
 
 
 def _signature(config: dict[str, Any]) -> ModelSignature:

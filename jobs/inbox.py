@@ -9,7 +9,6 @@ kept in the table and in the job record, naming the file, row and field.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from data.ingest import file_sha256
 from jobs.db import ensure_tables, to_db_time, utcnow
 from riskcast.config import get_settings
 from riskcast.errors import StoreUnavailableError
@@ -69,15 +69,6 @@ def inbox_dir() -> Path:
     path = get_settings().resolved_home() / "inbox"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _report_json(report: Any) -> dict[str, Any]:

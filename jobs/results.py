@@ -31,21 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 
 from forecast.draws import QUANTILES, quantile_column
+from forecast.output import FORECAST_COLUMNS
 from jobs.db import ensure_tables, from_db_time, to_db_time, unavailable, utcnow
-
-FORECAST_COLUMNS: tuple[str, ...] = (
-    "region",
-    "series",
-    "origin",
-    "month",
-    "horizon",
-    "model",
-    "mean",
-    *(quantile_column(level) for level in QUANTILES),
-    "p_escalation",
-    "threshold",
-)
-"""The output contract (forecast/output.py), in order."""
 
 metadata = MetaData()
 
