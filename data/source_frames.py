@@ -383,3 +383,52 @@ def place_in_admin1(
             ", ".join(f"{name} ({count})" for name, count in names.items()),
         )
     return local[~unresolved].assign(region=region[~unresolved]), divided
+
+
+def place_events_in_admin1(
+    events: pd.DataFrame,
+    *,
+    column: str,
+    value: str,
+    resolver: NameResolver,
+    file: str,
+    rows: pd.Series,
+) -> pd.DataFrame:
+    """Events with a ``region`` id from their admin1 name, for GED and ACLED event files.
+
+    Unlike :func:`place_in_admin1`, an admin1 name that does not resolve is an error (these
+    sources use proper admin1 names); only blank countries and blank admin1 cells are
+    dropped, each counted in a warning with the fatalities they carried.
+
+    Args:
+        events: rows with ``iso3`` (None where the country is blank) and ``column``.
+        column: the admin1 name column (``adm_1`` in GED, ``admin1`` in ACLED).
+        value: the fatalities column, for the warning.
+
+    Raises:
+        InputError: an unknown admin1 name, or no event left to place.
+    """
+    no_country = events["iso3"].isna()
+    log_dropped(
+        file,
+        int(no_country.sum()),
+        "with a blank country",
+        fatalities=events.loc[no_country, value].sum(),
+    )
+    events, rows = events[~no_country], rows[~no_country]
+    events = events.assign(
+        region=resolver.resolve_column(
+            events[column], within=events["iso3"], file=file, rows=rows, field=column
+        )
+    )
+    blank = events["region"].isna()
+    log_dropped(
+        file,
+        int(blank.sum()),
+        f"with a blank {column} (no admin1 region to assign them to)",
+        fatalities=events.loc[blank, value].sum(),
+    )
+    placed = events[~blank]
+    if placed.empty:
+        raise InputError("no event could be placed in an admin1 region", file=file)
+    return placed

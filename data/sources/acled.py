@@ -48,6 +48,7 @@ from data.source_frames import (
     log_dropped,
     parse_counts,
     parse_dates,
+    place_events_in_admin1,
     read_csv_file,
     read_workbook,
     require_columns,
@@ -147,22 +148,9 @@ def parse_events(path: Path, resolver: NameResolver, options: SourceOptions) -> 
         fatalities=parse_counts(events["fatalities"], file=file, field="fatalities", rows=rows),
         iso3=resolver.country_column(events["country"], file=file, rows=rows, field="country"),
     )
-    no_country = events["iso3"].isna()
-    log_dropped(file, int(no_country.sum()), "with a blank country")
-    events, rows = events[~no_country], rows[~no_country]
-    events["region"] = resolver.resolve_column(
-        events["admin1"], within=events["iso3"], file=file, rows=rows, field="admin1"
+    placed = place_events_in_admin1(
+        events, column="admin1", value="fatalities", resolver=resolver, file=file, rows=rows
     )
-    blank = events["region"].isna()
-    log_dropped(
-        file,
-        int(blank.sum()),
-        "with a blank admin1 (events not assigned to any region)",
-        fatalities=events.loc[blank, "fatalities"].sum(),
-    )
-    placed = events[~blank]
-    if placed.empty:
-        raise InputError("no event could be placed in an admin1 region", file=file)
     placed = drop_partial_edges(
         placed, dates, file=file, value="fatalities", enabled=options.drop_partial_edge_months
     )

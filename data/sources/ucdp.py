@@ -40,6 +40,7 @@ from data.source_frames import (
     log_dropped,
     parse_counts,
     parse_dates,
+    place_events_in_admin1,
     read_csv_file,
     require_columns,
     source_label,
@@ -91,27 +92,9 @@ def parse_ged(path: Path, resolver: NameResolver, options: SourceOptions) -> pd.
         best=parse_counts(events["best"], file=file, field="best", rows=rows),
         iso3=resolver.country_column(events["country"], file=file, rows=rows, field="country"),
     )
-    unplaced = events["iso3"].isna()
-    log_dropped(
-        file,
-        int(unplaced.sum()),
-        "with a blank country",
-        fatalities=events.loc[unplaced, "best"].sum(),
+    placed = place_events_in_admin1(
+        events, column="adm_1", value="best", resolver=resolver, file=file, rows=rows
     )
-    events, rows = events[~unplaced], rows[~unplaced]
-    events["region"] = resolver.resolve_column(
-        events["adm_1"], within=events["iso3"], file=file, rows=rows, field="adm_1"
-    )
-    blank = events["region"].isna()
-    log_dropped(
-        file,
-        int(blank.sum()),
-        "with a blank adm_1 (no admin1 region to assign them to)",
-        fatalities=events.loc[blank, "best"].sum(),
-    )
-    placed = events[~blank]
-    if placed.empty:
-        raise InputError("no event could be placed in an admin1 region", file=file)
     placed = drop_partial_edges(
         placed, dates, file=file, value="best", enabled=options.drop_partial_edge_months
     )
