@@ -82,8 +82,21 @@ def gather_bulletin_context(store: Any, *, series: str | None = None):  # noqa: 
         alert_threshold=alert_config.threshold,
         alert_measure=alert_config.measure,
         region_names={region.id: region.name for region in registry},
+        drivers=_drivers(panel, registry, refit),
         model_notes=refit.get("notes") or {},
     )
+
+
+def _drivers(panel: pd.DataFrame, registry: Any, refit: dict[str, Any]) -> dict:
+    """The most unusual inputs per region at the refit's origin; empty if they cannot be built."""
+    from features.drivers import top_drivers
+    from riskcast.months import parse_month
+
+    try:
+        return top_drivers(panel, registry, parse_month(refit["origin"]), target=refit["series"])
+    except Exception:  # drivers are context, not the bulletin's purpose
+        logger.warning("no drivers for the bulletin", exc_info=True)
+        return {}
 
 
 def render_bulletin_html(store: Any) -> str:
@@ -104,18 +117,22 @@ def backtest_precision(model: str, panel: pd.DataFrame, thresholds: list[float])
     """Precision/recall of the alert rule per threshold, from the newest backtest of ``model``.
 
     Reads the ``forecasts.csv`` artifact of the newest finished ``backtest-model`` run of
-    ``model`` in the backtest experiment. Returns None when there is none (the bulletin
-    then says so); never fails the bulletin.
+    ``model`` in any experiment (a spec names its own experiment). Returns None when there
+    is none (the bulletin then says so); never fails the bulletin.
     """
     try:
+        import mlflow
+
         from alerts import precision_recall_table
         from experiments import tracking
-        from experiments.runs import runs_of
 
-        runs = runs_of(tracking.experiments_config().backtest_experiment, kinds=["backtest-model"])
-        if runs.empty or "tags.model" not in runs:
-            return None
-        runs = runs[(runs["tags.model"] == model) & (runs["status"] == "FINISHED")]
+        tracking.tracking_uri()  # point MLflow at the store in force
+        runs = mlflow.search_runs(
+            search_all_experiments=True,
+            filter_string=f"tags.kind = 'backtest-model' and tags.model = '{model}' "
+            "and attributes.status = 'FINISHED'",
+            output_format="pandas",
+        )
         if runs.empty:
             return None
         newest = runs.sort_values("start_time").iloc[-1]["run_id"]
