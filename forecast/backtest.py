@@ -7,6 +7,11 @@ identical results, because each job carries its own seed (``[seed, origin]``: ev
 sees the same random stream at an origin, so differences between models are not noise
 from different seeds).
 
+A job is scored where it ran (:func:`run_job`) and returns small score and forecast frames,
+never its draws, which the caller consumes one by one (``executor.imap``): a backtest holds
+one job's draws per worker and one panel cut per origin in flight, whatever the number of
+origins. Truth, escalation thresholds and base rates are computed once per backtest.
+
 The geometry (origins × horizons) comes from :mod:`forecast.geometry`; a backtest that
 cannot score every step raises instead of shrinking. Scoring follows the VIEWS protocol
 (CRPS on counts, ignorance on the VIEWS bins, interval score at 90%) plus CRPS on log1p
@@ -33,9 +38,8 @@ from forecast.pipeline import (
     ModelFactory,
     cut_panel,
     fit_and_draw,
-    forecast_regions,
 )
-from forecast.risk import EscalationRule, climatological_base_rate, escalation_thresholds
+from forecast.risk import EscalationRule, escalation_references
 from riskcast.config import config_section
 from riskcast.errors import InputError
 from riskcast.months import format_month
@@ -55,7 +59,14 @@ SCORE_METRICS: tuple[str, ...] = (*metrics.COUNT_METRICS, "brier", "log_loss", "
 
 @dataclass(frozen=True)
 class BacktestJob:
-    """One fit: a model at an origin, with the panel already cut there (picklable)."""
+    """One fit and its scoring: a model at an origin, with the panel already cut there.
+
+    Picklable. ``truth`` holds only the observations the job is scored against (``(region,
+    horizon)``, the months after the origin), so the fit still cannot see later months, and
+    scoring happens where the draws are, which are then dropped. ``thresholds``
+    (``(region,)``) and ``base_rate`` (``(horizon,)``) are the escalation references at the
+    origin, computed once per origin for every model.
+    """
 
     model: str
     origin: pd.Period
@@ -68,6 +79,24 @@ class BacktestJob:
     seed: int
     options: dict[str, Any] = field(default_factory=dict)
     factory: ModelFactory | None = None
+    truth: np.ndarray | None = None
+    thresholds: np.ndarray | None = None
+    base_rate: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a backtest job sends back: small frames, never the draws.
+
+    Attributes:
+        scores: the job's rows of :attr:`BacktestResult.scores`.
+        forecasts: the job's output-contract rows.
+        notes: ``(model, origin, region, note)`` per fallback note.
+    """
+
+    scores: pd.DataFrame
+    forecasts: pd.DataFrame
+    notes: list[tuple[str, str, str, str]]
 
 
 def origin_seed(seed: int, origin: pd.Period) -> list[int]:
@@ -75,8 +104,8 @@ def origin_seed(seed: int, origin: pd.Period) -> list[int]:
     return [int(seed), origin.year * 12 + origin.month - 1]
 
 
-def run_job(job: BacktestJob) -> Draws:
-    """Fit and sample one (model, origin) job — top level so process pools can pickle it."""
+def draw_job(job: BacktestJob) -> Draws:
+    """Fit and sample one (model, origin) job."""
     return fit_and_draw(
         job.panel_cut,
         job.registry,
@@ -90,6 +119,24 @@ def run_job(job: BacktestJob) -> Draws:
         options=job.options,
         factory=job.factory,
     )
+
+
+def run_job(job: BacktestJob) -> JobResult:
+    """Fit, sample and score one job — top level so process pools can pickle it.
+
+    Why score here: the draws (regions × horizon × draws float32, 458 MB at 10,000 regions)
+    are the bulk of a backtest; scored in the worker, only small frames travel back and
+    the parent never holds more than one origin's draws.
+    """
+    if job.truth is None or job.thresholds is None or job.base_rate is None:
+        raise ValueError("a backtest job needs its truth, thresholds and base rate to be scored")
+    draws = draw_job(job)
+    scores, frame = _score(draws, job.truth, job.thresholds, job.base_rate)
+    notes = [
+        (draws.model, format_month(draws.origin), region, note)
+        for region, note in draws.notes.items()
+    ]
+    return JobResult(scores=scores, forecasts=frame, notes=notes)
 
 
 @dataclass(frozen=True)
@@ -175,13 +222,18 @@ def crps_weights(summary: pd.DataFrame, metric: str = "crps") -> dict[str, float
     return {str(model): float(w) for model, w in (inverse / inverse.sum()).items()}
 
 
-def _truth(
-    panel: pd.DataFrame, series: str, regions: Sequence[str], months: list[pd.Period]
-) -> np.ndarray:
-    """Observed values ``(region, horizon)``; raises when any is missing (never drops)."""
+def _truth_table(panel: pd.DataFrame, series: str, months: list[pd.Period]) -> pd.DataFrame:
+    """Observed values of every scored month, pivoted once: ``(region, month)``, NaN = none."""
     rows = panel[(panel["series"] == series) & panel["month"].isin(months)]
     wide = rows.pivot_table(index="region", columns="month", values="value", aggfunc="sum")
-    wide = wide.reindex(index=list(regions), columns=months)
+    return wide.reindex(columns=months)
+
+
+def _truth(
+    table: pd.DataFrame, series: str, regions: Sequence[str], months: list[pd.Period]
+) -> np.ndarray:
+    """Observed values ``(region, horizon)``; raises when any is missing (never drops)."""
+    wide = table.reindex(index=list(regions), columns=months)
     if wide.isna().to_numpy().any():
         gaps = wide.isna().stack()
         first = gaps[gaps].index[:5]
@@ -195,17 +247,12 @@ def _truth(
 
 
 def _score(
-    draws: Draws,
-    panel: pd.DataFrame,
-    panel_cut: pd.DataFrame,
-    rule: EscalationRule,
+    draws: Draws, obs: np.ndarray, thresholds: np.ndarray, base: np.ndarray
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score rows and output-contract rows of one job's draws against ``obs``."""
     months = draws.months()
-    obs = _truth(panel, draws.series, draws.regions, months)
-    thresholds = escalation_thresholds(panel_cut, draws.regions, rule, origin=draws.origin)
-    base = climatological_base_rate(
-        panel_cut, draws.regions, draws.horizon, rule, origin=draws.origin
-    )
+    if obs.shape != draws.values.shape[:2]:
+        raise RuntimeError(f"truth {obs.shape} does not match draws {draws.values.shape[:2]}")
     prob = draws.prob_at_least(thresholds).astype(np.float64)
     escalated = (obs >= thresholds[:, None]).astype(np.float64)
     scores = metrics.score_counts(obs, draws.values)
@@ -230,18 +277,29 @@ def _score(
     return frame, forecast_frame(draws, thresholds)
 
 
-def _batches(items: list[Any], executor: Any) -> list[list[Any]]:
-    """Split jobs so the progress bar moves while a parallel executor stays busy.
+@dataclass(frozen=True)
+class _OriginPlan:
+    """What every job of one origin shares: the regions forecast and their truth."""
 
-    Serially every job is its own batch; a parallel executor gets batches of at least its
-    worker count (8 when it does not say), and at most ~20 batches in all.
+    origin: pd.Period
+    regions: tuple[str, ...]
+    truth: np.ndarray
+
+
+def _origin_windows(
+    plans: list[_OriginPlan], n_models: int, executor: Any
+) -> list[list[_OriginPlan]]:
+    """Origins handed to the executor at a time, so only their panel cuts are held.
+
+    Serially one origin at a time (its cut lives while its models run); a parallel
+    executor gets enough origins to give every worker two jobs.
     """
     if executor is None or getattr(executor, "name", "") == "serial":
         size = 1
     else:
         workers = int(getattr(executor, "n_workers", 0) or 8)
-        size = max(workers, math.ceil(len(items) / 20))
-    return [items[i : i + size] for i in range(0, len(items), size)]
+        size = max(1, math.ceil(2 * workers / max(1, n_models)))
+    return [plans[i : i + size] for i in range(0, len(plans), size)]
 
 
 def run_backtest(
@@ -296,12 +354,16 @@ def run_backtest(
         rule = rule.model_copy(update={"series": series})
     options = options or {}
 
-    cuts: dict[pd.Period, pd.DataFrame] = {}
-    jobs: list[BacktestJob] = []
+    # Checked for every origin before any fit (a gap in the truth fails in seconds), without
+    # holding a panel cut per origin: a cut of 10,000 regions is ~200 MB, so a cut is made
+    # only when its jobs are about to run (see _origin_windows).
+    first_month = panel.loc[panel["series"] == series].groupby("region")["month"].min()
+    scored_months = sorted({o + h for o in geometry.origins for h in range(1, horizon + 1)})
+    truth = _truth_table(panel, series, scored_months)
+    plans: list[_OriginPlan] = []
     for origin in geometry.origins:
-        cut = cut_panel(panel, origin)
-        cuts[origin] = cut
-        available = forecast_regions(cut, series)
+        # the regions forecast_regions(cut_panel(panel, origin), series) returns
+        available = tuple(sorted(str(r) for r in first_month.index[first_month <= origin]))
         chosen = tuple(r for r in regions if r in available) if regions else available
         skipped = sorted(set(regions or available) - set(chosen))
         if regions and skipped:
@@ -315,49 +377,61 @@ def run_backtest(
                 f"no region has '{series}' data up to origin {format_month(origin)}",
                 field="origins",
             )
-        jobs.extend(
+        obs = _truth(truth, series, chosen, [origin + h for h in range(1, horizon + 1)])
+        plans.append(_OriginPlan(origin, chosen, obs))
+    del truth
+    references = escalation_references(
+        panel, {plan.origin: plan.regions for plan in plans}, horizon, rule
+    )
+
+    def jobs_at(plan: _OriginPlan) -> list[BacktestJob]:
+        cut = cut_panel(panel, plan.origin)
+        thresholds, base_rate = references[plan.origin]
+        return [
             BacktestJob(
                 model=model,
-                origin=origin,
+                origin=plan.origin,
                 panel_cut=cut,
                 registry=registry,
-                regions=chosen,
+                regions=plan.regions,
                 horizon=horizon,
                 series=series,
                 n_draws=n_draws,
                 seed=seed,
                 options=dict(options.get(model, {})),
                 factory=factory,
+                truth=plan.truth,
+                thresholds=thresholds,
+                base_rate=base_rate,
             )
             for model in models
-        )
+        ]
 
-    draws_list: list[Draws] = []
+    score_frames: list[pd.DataFrame] = []
+    forecast_frames: list[pd.DataFrame] = []
+    notes: list[tuple[str, str, str, str]] = []
     bar = tqdm(
-        total=len(jobs),
+        total=len(plans) * len(models),
         desc="backtest fits",
         unit="fit",
         disable=None if progress else True,
     )
     try:
-        for batch in _batches(jobs, executor):
-            results = executor.map(run_job, batch) if executor else list(map(run_job, batch))
-            draws_list.extend(results)
-            bar.update(len(batch))
+        for window in _origin_windows(plans, len(models), executor):
+            # jobs in (origin, model) order, whichever executor runs them
+            jobs = (job for plan in window for job in jobs_at(plan))
+            results = executor.imap(run_job, jobs) if executor else map(run_job, jobs)
+            for result in results:
+                score_frames.append(result.scores)
+                forecast_frames.append(result.forecasts)
+                notes.extend(result.notes)
+                bar.update(1)
     finally:
         bar.close()
 
-    score_frames, forecast_frames, notes = [], [], []
-    for job, draws in zip(jobs, draws_list, strict=True):
-        scores, frame = _score(draws, panel, cuts[job.origin], rule)
-        score_frames.append(scores)
-        forecast_frames.append(frame)
-        notes.extend(
-            (draws.model, format_month(draws.origin), region, note)
-            for region, note in draws.notes.items()
-        )
     scores = pd.concat(score_frames, ignore_index=True)
-    expected = sum(len(job.regions) for job in jobs) * horizon
+    del score_frames
+    expected = sum(len(plan.regions) for plan in plans) * len(models) * horizon
     if len(scores) != expected:  # the geometry promised every step; hold it to that
         raise RuntimeError(f"backtest scored {len(scores)} region-months, expected {expected}")
     return BacktestResult(

@@ -146,6 +146,11 @@ def climatological_base_rate(
     wide = _wide(panel_cut, rule.series, regions, origin)
     values = wide.to_numpy(dtype=np.float64)
     limits = threshold_matrix(wide, rule).to_numpy(dtype=np.float64)
+    return _base_rates(values, limits, horizon)
+
+
+def _base_rates(values: np.ndarray, limits: np.ndarray, horizon: int) -> np.ndarray:
+    """Pooled share of ``value[t + h] ≥ limit[t]`` per horizon over ``(month, region)``."""
     rates = np.full(horizon, np.nan)
     for h in range(1, horizon + 1):
         if len(values) <= h:
@@ -155,6 +160,42 @@ def climatological_base_rate(
         if seen.any():
             rates[h - 1] = float((later[seen] >= limit[seen]).mean())
     return rates
+
+
+def escalation_references(
+    panel: pd.DataFrame,
+    regions_at: dict[pd.Period, Sequence[str]],
+    horizon: int,
+    rule: EscalationRule,
+) -> dict[pd.Period, tuple[np.ndarray, np.ndarray]]:
+    """Thresholds and base rates at many origins from one pivot of the panel.
+
+    For every origin, ``(escalation_thresholds(cut, regions, rule, origin=origin),
+    climatological_base_rate(cut, regions, horizon, rule, origin=origin))`` where ``cut``
+    is the panel up to the origin — the same numbers (a rolling mean at a month reads only
+    the months up to it), computed from one pivot instead of two per origin and model,
+    which is what a backtest of ten thousand regions spent minutes on.
+
+    Args:
+        panel: long panel (months after the last origin are not read).
+        regions_at: origin → region ids, in the order of the results.
+        horizon: months ahead of the base rates.
+        rule: the escalation rule.
+    """
+    if not regions_at:
+        return {}
+    every_region = list(dict.fromkeys(r for regions in regions_at.values() for r in regions))
+    wide_all = _wide(panel, rule.series, every_region, max(regions_at))
+    values_all = wide_all.to_numpy(dtype=np.float64)
+    limits_all = threshold_matrix(wide_all, rule).to_numpy(dtype=np.float64)
+    references = {}
+    for origin, regions in regions_at.items():
+        rows = wide_all.index <= origin  # ends at the origin: _wide spans every month
+        columns = wide_all.columns.get_indexer(list(regions))
+        values = values_all[rows][:, columns]
+        limits = limits_all[rows][:, columns]
+        references[origin] = (limits[-1].copy(), _base_rates(values, limits, horizon))
+    return references
 
 
 def prob_any(draws: Draws, thresholds: np.ndarray, months: int = 3) -> np.ndarray:

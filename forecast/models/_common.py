@@ -61,10 +61,37 @@ def recent_window(history: np.ndarray, window: int) -> np.ndarray:
     return history[-window:]
 
 
+SAMPLE_BLOCK_ELEMENTS = 2_000_000
+"""Draws sampled at once (≈ 16 MB per float64/int64 temporary). Samplers fill a
+preallocated float32 ``(region, horizon, draw)`` array block by block of regions, so the
+10,000-region refit never holds the whole cube in float64 or int64."""
+
+
+def region_blocks(n_regions: int, per_region: int) -> list[slice]:
+    """Consecutive slices of the region axis of about :data:`SAMPLE_BLOCK_ELEMENTS` values.
+
+    Numpy's generators fill an array in C order, so drawing the blocks one after the other
+    consumes the random stream exactly as one draw of the whole array would.
+    """
+    step = max(1, SAMPLE_BLOCK_ELEMENTS // max(1, per_region))
+    return [slice(start, start + step) for start in range(0, n_regions, step)]
+
+
 def poisson_draws(mean: np.ndarray, n_draws: int, rng: np.random.Generator) -> np.ndarray:
-    """Poisson counts around ``mean`` (any shape), with a trailing draw axis."""
-    lam = np.broadcast_to(np.maximum(mean, 0.0)[..., None], (*np.shape(mean), n_draws))
-    return rng.poisson(lam).astype(np.float32)
+    """Poisson counts around ``mean`` (any shape), with a trailing draw axis (float32).
+
+    The same values, and the same random stream, as ``rng.poisson`` of the whole
+    broadcast array, drawn in blocks of the first axis.
+    """
+    mean = np.maximum(np.asarray(mean, dtype=np.float64), 0.0)
+    out = np.empty((*mean.shape, n_draws), dtype=np.float32)
+    if mean.ndim == 0:
+        out[...] = rng.poisson(np.broadcast_to(mean, (n_draws,)))
+        return out
+    for block in region_blocks(mean.shape[0], out[0].size):
+        part = mean[block]
+        out[block] = rng.poisson(np.broadcast_to(part[..., None], (*part.shape, n_draws)))
+    return out
 
 
 def negbin_draws(
@@ -75,22 +102,51 @@ def negbin_draws(
     Drawn as a gamma-Poisson mixture, which is exactly NB2 and stays vectorised when
     ``alpha`` differs by region; ``alpha == 0`` gives plain Poisson draws.
 
+    The random stream is the one of drawing every gamma variate of the whole array first,
+    then every Poisson count (as this function always has, so seeded forecasts do not
+    change), but in bounded memory: a first pass draws the gammas block by block and keeps
+    only the generator state at the start of each block; the second pass replays each
+    block's gammas from its state and draws its Poisson counts from the stream position
+    after all gammas. The gammas are drawn twice; no full-size float64 array is held.
+
     Args:
         mean: expected counts, any shape (broadcast with ``alpha``).
         alpha: dispersion ≥ 0, broadcastable to ``mean``.
         n_draws: number of draws (the new last axis).
-        rng: the random generator (the only source of randomness: reproducible).
+        rng: the random generator (the only source of randomness: reproducible); it ends
+            in the same state as after one whole-array draw.
+
+    Returns:
+        float32 counts of shape ``mean.shape + (n_draws,)``.
     """
     mean = np.maximum(np.asarray(mean, dtype=np.float64), 0.0)
     alpha = np.maximum(np.broadcast_to(np.asarray(alpha, dtype=np.float64), mean.shape), 0.0)
-    shape = (*mean.shape, n_draws)
-    mu = np.broadcast_to(mean[..., None], shape)
-    a = np.broadcast_to(alpha[..., None], shape)
-    dispersed = a > 0
-    safe_a = np.where(dispersed, a, 1.0)
-    gamma = rng.gamma(1.0 / safe_a, 1.0) * safe_a * mu
-    lam = np.where(dispersed, gamma, mu)
-    return rng.poisson(lam).astype(np.float32)
+    out = np.empty((*mean.shape, n_draws), dtype=np.float32)
+    if mean.ndim == 0:
+        mean, alpha, out_view = mean[None], alpha[None], out[None]
+    else:
+        out_view = out
+    blocks = region_blocks(mean.shape[0], out_view[0].size)
+
+    def gamma_shape(block: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a = np.broadcast_to(alpha[block][..., None], (*alpha[block].shape, n_draws))
+        dispersed = a > 0
+        safe_a = np.where(dispersed, a, 1.0)
+        return dispersed, safe_a, 1.0 / safe_a
+
+    starts = []
+    for block in blocks:  # pass 1: advance the stream past every gamma, note block starts
+        starts.append(rng.bit_generator.state)
+        rng.gamma(gamma_shape(block)[2], 1.0)
+    replay = np.random.Generator(type(rng.bit_generator)())
+    for block, state in zip(blocks, starts, strict=True):
+        replay.bit_generator.state = state
+        dispersed, safe_a, shape = gamma_shape(block)
+        mu = np.broadcast_to(mean[block][..., None], dispersed.shape)
+        gamma = replay.gamma(shape, 1.0) * safe_a * mu
+        lam = np.where(dispersed, gamma, mu)
+        out_view[block] = rng.poisson(lam)
+    return out
 
 
 def moment_dispersion(window: np.ndarray, floor: float = 0.0) -> tuple[np.ndarray, np.ndarray]:

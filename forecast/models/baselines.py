@@ -24,6 +24,7 @@ from forecast.models._common import (
     note_empty_regions,
     poisson_draws,
     recent_window,
+    region_blocks,
 )
 
 
@@ -111,11 +112,15 @@ class Conflictology(_Benchmark):
         recent = recent_window(self.history, self.window)
         ordered = np.sort(recent, axis=0)  # NaN sort last: valid values first
         counts = np.sum(~np.isnan(recent), axis=0)
-        picks = rng.random((len(task.regions), horizon, n_draws))
-        index = np.floor(picks * np.maximum(counts, 1)[:, None, None]).astype(np.int64)
-        region_index = np.arange(len(task.regions))[:, None, None]
-        values = ordered[index, region_index]
-        values = np.where(counts[:, None, None] > 0, values, 0.0)
+        values = np.empty((len(task.regions), horizon, n_draws), dtype=np.float32)
+        for block in region_blocks(len(task.regions), horizon * n_draws):
+            # blocks in order draw the same stream as one (region, horizon, draw) call
+            n_block = len(range(*block.indices(len(task.regions))))
+            picks = rng.random((n_block, horizon, n_draws))
+            index = np.floor(picks * np.maximum(counts[block], 1)[:, None, None]).astype(np.int64)
+            region_index = np.arange(len(task.regions))[block][:, None, None]
+            chosen = ordered[index, region_index]
+            values[block] = np.where(counts[block][:, None, None] > 0, chosen, 0.0)
         return make_draws(
             self.name, task, values, note_empty_regions(recent, task.regions, self.name)
         )

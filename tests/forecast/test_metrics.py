@@ -104,3 +104,41 @@ def test_scores_are_non_negative_and_crps_bounded_by_mean_absolute_error(draws, 
     assert (crps >= -1e-9).all()
     assert (crps <= np.abs(draws - obs[:, None]).mean(axis=1) + 1e-6).all()
     assert (metrics.ignorance_score(obs, draws) > 0).all()
+
+
+@pytest.mark.parametrize("n_draws", [1, 2, 7, 250, 1001])
+@pytest.mark.parametrize("block", [1, 3, 10_000_000])
+def test_score_counts_equals_each_score_exactly_whatever_the_block(
+    n_draws: int, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # score_counts sorts once and reads medians and interval bounds by index: it must give
+    # the very numbers of the one-score functions (np.quantile, np.median, unsorted CRPS)
+    rng = np.random.default_rng(n_draws)
+    draws = rng.negative_binomial(1.2, 0.1, size=(11, 4, n_draws)).astype(np.float32)
+    draws[::2] *= rng.gamma(2.0, 1.0, size=draws[::2].shape).astype(np.float32)  # non-integer
+    draws[3] = 5.0  # ties everywhere
+    obs = rng.negative_binomial(1.2, 0.1, size=(11, 4)).astype(float)
+    obs[3, 0] = 5.0
+    monkeypatch.setattr(metrics, "SCORE_BLOCK_ELEMENTS", block * 4 * n_draws)
+    scores = metrics.score_counts(obs, draws)
+    wide = draws.astype(np.float64)
+    expected = {
+        "crps": metrics.crps(obs, wide),
+        "crps_log": metrics.crps_log(obs, wide),
+        "ae_median": metrics.absolute_error_median(obs, wide),
+        "ae_mean": metrics.absolute_error_mean(obs, wide),
+        "in_50": metrics.covered(obs, wide, 0.5),
+        "in_90": metrics.covered(obs, wide, 0.9),
+        "interval_90": metrics.interval_score(obs, wide, 0.9),
+        "ignorance": metrics.ignorance_score(obs, wide),
+    }
+    assert set(scores) == set(expected)
+    for name, values in expected.items():
+        np.testing.assert_array_equal(scores[name], values, err_msg=name)
+
+
+def test_score_counts_of_one_region_month() -> None:
+    draws = np.array([0.0, 1.0, 3.0, 8.0], dtype=np.float32)
+    scores = metrics.score_counts(np.float64(2.0), draws)
+    assert scores["ae_median"] == pytest.approx(0.0)
+    assert scores["crps"] == pytest.approx(float(metrics.crps(np.float64(2.0), draws)))

@@ -11,6 +11,7 @@ from forecast.risk import (
     EscalationRule,
     RiskTiers,
     climatological_base_rate,
+    escalation_references,
     escalation_thresholds,
     prob_any,
     risk_table,
@@ -112,3 +113,33 @@ def test_climatological_base_rate_by_hand() -> None:
     rates = climatological_base_rate(panel, ["a"], 2, rule, origin=ORIGIN)
     # h=1 pairs: 1→2 yes, 2→1 no, 1→5 yes, 5→10 yes = 3/4; h=2: 1→1, 2→5 yes, 1→10 yes = 2/3
     np.testing.assert_allclose(rates, [3 / 4, 2 / 3])
+
+
+def test_references_from_one_pivot_equal_those_of_each_cut() -> None:
+    # the backtest computes thresholds and base rates of every origin from one pivot; they
+    # must be the numbers of the panel cut at each origin (late starts, gaps, fractions)
+    rng = np.random.default_rng(4)
+    months = _months("2018-01", 48)
+    values = {
+        "steady": {m: float(v) for m, v in zip(months, rng.gamma(2.0, 9.7, 48), strict=True)},
+        "late": {m: float(rng.poisson(30)) for m in months[20:]},
+        "gappy": {m: float(rng.poisson(3)) * 1.1 for i, m in enumerate(months) if i % 5},
+        "after": dict.fromkeys(months[40:], 40.0),
+    }
+    panel = _panel(values)
+    rule = EscalationRule(window=6, floor=10.0, multiplier=1.3)
+    origins = [pd.Period(m, "M") for m in (months[15], months[25], months[38])]
+    regions_at = {
+        origin: [r for r in values if min(values[r]) <= str(origin)] for origin in origins
+    }
+    got = escalation_references(panel, regions_at, 12, rule)
+    for origin, regions in regions_at.items():
+        cut = panel[panel["month"] <= origin]
+        thresholds, base = got[origin]
+        np.testing.assert_array_equal(
+            thresholds, escalation_thresholds(cut, regions, rule, origin=origin)
+        )
+        np.testing.assert_array_equal(
+            base, climatological_base_rate(cut, regions, 12, rule, origin=origin)
+        )
+    assert regions_at[origins[0]] == ["steady", "gappy"]
