@@ -39,6 +39,21 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+DrawsOption = Annotated[int | None, typer.Option("--draws", help="Draws per region-month.")]
+SeedOption = Annotated[int | None, typer.Option("--seed", help="Seed of the draws.")]
+PanelOption = Annotated[
+    Path | None, typer.Option("--panel", help="Read this long CSV panel instead of the store.")
+]
+WeightsFromOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--weights-from",
+        help="Backtest summary CSV: weight ensemble members by 1 / mean CRPS.",
+    ),
+]
+"""Options ``forecast`` and ``backtest`` share, declared once."""
+
+
 def read_panel_csv(path: Path) -> pd.DataFrame:
     """A long panel CSV validated by ``data.schema.validate_panel`` (source optional).
 
@@ -159,22 +174,14 @@ def forecast_command(
     samples: Annotated[
         Path | None, typer.Option("--samples", help="Also write the draws to this Parquet file.")
     ] = None,
-    draws: Annotated[int | None, typer.Option("--draws", help="Draws per region-month.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the draws.")] = None,
-    panel_file: Annotated[
-        Path | None, typer.Option("--panel", help="Read this long CSV panel instead of the store.")
-    ] = None,
+    draws: DrawsOption = None,
+    seed: SeedOption = None,
+    panel_file: PanelOption = None,
     regions: Annotated[
         list[str] | None,
         typer.Option("--regions", help="Regions to forecast (repeat or comma-separate)."),
     ] = None,
-    weights_from: Annotated[
-        Path | None,
-        typer.Option(
-            "--weights-from",
-            help="Backtest summary CSV: weight ensemble members by 1 / mean CRPS.",
-        ),
-    ] = None,
+    weights_from: WeightsFromOption = None,
 ) -> None:
     """Forecast a series from an origin: probabilistic counts and escalation risk."""
     from forecast.geometry import validate_horizon
@@ -234,8 +241,8 @@ def backtest_command(
         typer.Option("--model", help="Model to backtest (repeat; default from [forecast])."),
     ] = None,
     horizon: Annotated[int | None, typer.Option("--horizon", help="Months ahead, 1..36.")] = None,
-    draws: Annotated[int | None, typer.Option("--draws", help="Draws per region-month.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the draws.")] = None,
+    draws: DrawsOption = None,
+    seed: SeedOption = None,
     series: Annotated[
         str, typer.Option("--series", help="Series to forecast and score.")
     ] = "fatalities",
@@ -243,9 +250,7 @@ def backtest_command(
         list[str] | None,
         typer.Option("--regions", help="Regions to include (repeat or comma-separate)."),
     ] = None,
-    panel_file: Annotated[
-        Path | None, typer.Option("--panel", help="Read this long CSV panel instead of the store.")
-    ] = None,
+    panel_file: PanelOption = None,
     executor_name: Annotated[
         str | None,
         typer.Option("--executor", help="serial, local or dask (default from [executor])."),
@@ -257,13 +262,7 @@ def backtest_command(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
     ] = True,
-    weights_from: Annotated[
-        Path | None,
-        typer.Option(
-            "--weights-from",
-            help="Backtest summary CSV: weight ensemble members by 1 / mean CRPS.",
-        ),
-    ] = None,
+    weights_from: WeightsFromOption = None,
 ) -> None:
     """Backtest models on rolling origins and print their scores side by side.
 
