@@ -26,6 +26,7 @@ a series the panel lacks, no neighbour/parent/child); ``month_of_year`` is int64
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 
@@ -94,7 +95,13 @@ def _check_series(config: FeatureConfig, target: str, present: set[str]) -> None
                 f"[features] unknown series '{name}': the panel has {sorted(present)}"
                 f"{did_you_mean(name, choices)}"
             )
-        logger.warning("series '%s' is not in the panel: its features are NaN", name)
+        _warn_once(name)
+
+
+@functools.lru_cache(maxsize=64)
+def _warn_once(series: str) -> None:
+    """Say once per process (not once per backtest job) that a series' features are NaN."""
+    logger.warning("series '%s' is not in the panel: its features are NaN", series)
 
 
 def _origins(frame: pd.DataFrame, origins: Sequence[pd.Period | str] | None) -> pd.PeriodIndex:
