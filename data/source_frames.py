@@ -432,3 +432,12 @@ def place_events_in_admin1(
     if placed.empty:
         raise InputError("no event could be placed in an admin1 region", file=file)
     return placed
+
+
+def read_source_csv(path: Path, required: Iterable[str]) -> tuple[str, pd.DataFrame, pd.Series]:
+    """Open a one-header-row CSV source: its file name, the frame checked for ``required``
+    columns, and each row's number as a person counts it in the file (for errors)."""
+    file = Path(path).name
+    frame = read_csv_file(Path(path))
+    require_columns(frame, required, file=file)
+    return file, frame, file_rows(frame)

@@ -34,13 +34,11 @@ from data.source_frames import (
     admin1_children,
     concat_panels,
     count_panel,
-    file_rows,
     first_row,
     log_dropped,
     parse_counts,
     place_in_admin1,
-    read_csv_file,
-    require_columns,
+    read_source_csv,
     source_label,
     span,
 )
@@ -62,10 +60,7 @@ def matches(path: Path, columns: set[str]) -> bool:
 def parse(path: Path, resolver: NameResolver, options: SourceOptions) -> pd.DataFrame:
     """Monthly aid-worker incidents per country and admin1 (see the module docstring)."""
     path = Path(path)
-    file = path.name
-    incidents = read_csv_file(path)
-    require_columns(incidents, REQUIRED_COLUMNS, file=file)
-    rows = file_rows(incidents)
+    file, incidents, rows = read_source_csv(path, REQUIRED_COLUMNS)
 
     if not options.awsd_include_unverified and "Verified" in incidents:
         verified = incidents["Verified"].isin(VERIFIED_VALUES)

@@ -24,12 +24,10 @@ from data.source_frames import (
     admin1_children,
     concat_panels,
     count_panel,
-    file_rows,
     log_dropped,
     parse_dates,
     place_in_admin1,
-    read_csv_file,
-    require_columns,
+    read_source_csv,
     source_label,
     span,
     warn_partial_edges,
@@ -51,10 +49,7 @@ def matches(path: Path, columns: set[str]) -> bool:
 def parse(path: Path, resolver: NameResolver, options: SourceOptions) -> pd.DataFrame:
     """Monthly humanitarian incidents per country and admin1 (see the module docstring)."""
     path = Path(path)
-    file = path.name
-    incidents = read_csv_file(path)
-    require_columns(incidents, REQUIRED_COLUMNS, file=file)
-    rows = file_rows(incidents)
+    file, incidents, rows = read_source_csv(path, REQUIRED_COLUMNS)
     dates = parse_dates(incidents["event_date"], file=file, field="event_date", rows=rows)
     incidents = incidents.assign(
         month=dates.dt.to_period("M"),

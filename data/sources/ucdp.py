@@ -42,7 +42,7 @@ from data.source_frames import (
     parse_dates,
     place_events_in_admin1,
     read_csv_file,
-    require_columns,
+    read_source_csv,
     source_label,
     span,
 )
@@ -82,10 +82,7 @@ def matches_country_month(path: Path, columns: set[str]) -> bool:
 def parse_ged(path: Path, resolver: NameResolver, options: SourceOptions) -> pd.DataFrame:
     """Monthly fatalities per admin1 from UCDP GED events (see the module docstring)."""
     path = Path(path)
-    file = path.name
-    events = read_csv_file(path)
-    require_columns(events, GED_COLUMNS, file=file)
-    rows = file_rows(events)
+    file, events, rows = read_source_csv(path, GED_COLUMNS)
     dates = parse_dates(events["date_start"], file=file, field="date_start", rows=rows)
     events = events.assign(
         month=dates.dt.to_period("M"),

@@ -37,11 +37,9 @@ from data.names import NameResolver
 from data.source_frames import (
     concat_panels,
     count_panel,
-    file_rows,
     log_dropped,
     parse_dates,
-    read_csv_file,
-    require_columns,
+    read_source_csv,
     source_label,
 )
 from data.source_options import SourceOptions
@@ -158,10 +156,7 @@ def _active_months(
 def parse(path: Path, resolver: NameResolver, options: SourceOptions) -> pd.DataFrame:
     """Monthly peacekeeper deaths per host country, all causes and malicious acts."""
     path = Path(path)
-    file = path.name
-    deaths = read_csv_file(path)
-    require_columns(deaths, REQUIRED_COLUMNS, file=file)
-    rows = file_rows(deaths)
+    file, deaths, rows = read_source_csv(path, REQUIRED_COLUMNS)
     dates = parse_dates(deaths["incident_date"], file=file, field="incident_date", rows=rows)
     deaths = deaths.assign(
         month=dates.dt.to_period("M"),
