@@ -44,6 +44,21 @@ ALERT_NAME = "RiskcastEscalationRisk"
 
 metadata = MetaData()
 
+
+def _rule_snapshot_columns() -> list[Column]:
+    """What a state and a transition both record: the value, the rule it met, the alert's
+    fingerprint and its start/end (fresh Column objects: a Column belongs to one table)."""
+    return [
+        Column("value", Float),
+        Column("threshold", Float),
+        Column("resolve_below", Float),
+        Column("measure", String(64)),
+        Column("fingerprint", String(32), nullable=False),
+        Column("starts_at", DateTime(timezone=True)),
+        Column("ends_at", DateTime(timezone=True)),
+    ]
+
+
 alert_states = Table(
     "alert_states",
     metadata,
@@ -51,13 +66,7 @@ alert_states = Table(
     Column("series", String(64), primary_key=True),
     Column("state", String(16), nullable=False),
     Column("streak", Integer, nullable=False, default=0),
-    Column("value", Float),
-    Column("threshold", Float),
-    Column("resolve_below", Float),
-    Column("measure", String(64)),
-    Column("fingerprint", String(32), nullable=False),
-    Column("starts_at", DateTime(timezone=True)),
-    Column("ends_at", DateTime(timezone=True)),
+    *_rule_snapshot_columns(),
     Column("last_refit_id", String(128)),
     Column("note", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -72,13 +81,7 @@ alert_transitions = Table(
     Column("refit_id", String(128), nullable=False),
     Column("from_state", String(16), nullable=False),
     Column("to_state", String(16), nullable=False),
-    Column("value", Float),
-    Column("threshold", Float),
-    Column("resolve_below", Float),
-    Column("measure", String(64)),
-    Column("fingerprint", String(32), nullable=False),
-    Column("starts_at", DateTime(timezone=True)),
-    Column("ends_at", DateTime(timezone=True)),
+    *_rule_snapshot_columns(),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("note", Text),
     # queued → delivered | failed | partial | not_sent (pending) | no_notifiers
