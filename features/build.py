@@ -151,33 +151,41 @@ def _series_features(
     matrices: dict[str, SeriesMatrix],
     columns: pd.Index,
     registry: Registry | None,
+    rows: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Every panel-derived feature as a (months × regions) matrix, in column order."""
-    features = prefixed(target, series_quantities(matrices[target], config.target_quantities()))
+    """Every panel-derived feature at the origin months ``rows`` of the axis, as an
+    (origins × regions) matrix, in column order.
+
+    Why cut to ``rows`` as soon as each quantity is built: the backward-looking operations
+    need every month, but the neighbour, parent and event builders work month by month, so
+    only the origin rows need to be kept — at 10,000 regions × 300 months, holding every
+    feature for every month took 1.5 GB more than the result.
+    """
+
+    def quantities(matrix: SeriesMatrix, names: list[str]) -> dict[str, np.ndarray]:
+        return {q: values[rows] for q, values in series_quantities(matrix, names).items()}
+
+    features = prefixed(target, quantities(matrices[target], config.target_quantities()))
     for name in config.cross_series:
         if name != target:
-            features |= prefixed(name, series_quantities(matrices[name], config.cross_quantities))
+            features |= prefixed(name, quantities(matrices[name], config.cross_quantities))
     if config.spatial:
         links = spatial.adjacency(columns, registry)
         for name in config.spatial_series:
             has_series = matrices[name].started.any(axis=0)
-            for quantity, values in series_quantities(
-                matrices[name], config.spatial_quantities
-            ).items():
+            for quantity, values in quantities(matrices[name], config.spatial_quantities).items():
                 features[f"nbr_{name}_{quantity}"] = spatial.neighbour_aggregate(
                     values, has_series, links, config.spatial_aggregate
                 )
     parents = hierarchy.parent_positions(columns, registry)
     for name in config.parent_series:
-        own = series_quantities(matrices[name], config.parent_quantities)
+        own = quantities(matrices[name], config.parent_quantities)
         inherited = {q: hierarchy.from_parent(values, parents) for q, values in own.items()}
         features |= prefixed(f"parent_{name}", inherited)
     children = hierarchy.child_links(columns, registry)
     for name in config.children_series:
         summed = hierarchy.children_sum(matrices[name], children)
-        features |= prefixed(
-            f"children_{name}", series_quantities(summed, config.children_quantities)
-        )
+        features |= prefixed(f"children_{name}", quantities(summed, config.children_quantities))
     return features
 
 
@@ -225,24 +233,38 @@ def build_features(
     axis = pd.period_range(start, origin_index[-1], freq="M")
     columns = pd.Index(sorted(panel_regions | set(out_regions)), dtype=object)
     matrices = _matrices(frame, config.series_used(target), axis, columns, config)
-    features = _series_features(config, target, matrices, columns, registry)
-    features |= event_builders.event_features(events, axis, columns, registry)
+    month_rows = origin_index.asi8 - axis[0].ordinal
+    features = _series_features(config, target, matrices, columns, registry, month_rows)
+    del matrices
+    features |= event_builders.event_features(events, axis[month_rows], columns, registry)
     logger.debug(
         "built %d features over %d months × %d regions", len(features), len(axis), len(columns)
     )
+    return _feature_frame(features, origin_index, out_regions, columns, config.month_of_year)
 
-    month_rows = origin_index.asi8 - axis[0].ordinal
+
+def _feature_frame(
+    features: dict[str, np.ndarray],
+    origin_index: pd.PeriodIndex,
+    out_regions: list[str],
+    columns: pd.Index,
+    month_of_year: bool,
+) -> pd.DataFrame:
+    """Rows (region, origin) sorted by region then origin, from (origins × regions) matrices.
+
+    The features are written into one preallocated float64 block that the frame wraps
+    without a copy (a frame built from a dict of columns copies them all once more).
+    """
     region_cols = columns.get_indexer(out_regions)
     n_origins = len(origin_index)
-    data: dict[str, object] = {
-        "region": np.repeat(np.asarray(out_regions, dtype=object), n_origins),
-        "origin": origin_index[np.tile(np.arange(n_origins), len(out_regions))],
-    }
-    picks = np.ix_(month_rows, region_cols)
-    for name, values in features.items():
-        data[name] = values[picks].T.reshape(-1)
-    if config.month_of_year:
-        data["month_of_year"] = np.tile(season.month_of_year(origin_index), len(out_regions))
-    result = pd.DataFrame(data)
+    names = list(features)
+    block = np.empty((n_origins * len(out_regions), len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        block[:, j] = features.pop(name)[:, region_cols].T.reshape(-1)
+    result = pd.DataFrame(block, columns=names, copy=False)
+    result.insert(0, "region", np.repeat(np.asarray(out_regions, dtype=object), n_origins))
     result["region"] = result["region"].astype(str)
+    result.insert(1, "origin", origin_index[np.tile(np.arange(n_origins), len(out_regions))])
+    if month_of_year:
+        result["month_of_year"] = np.tile(season.month_of_year(origin_index), len(out_regions))
     return result
