@@ -11,7 +11,8 @@ mean count over the 12 months up to t, cut at 0.5, 3, 10, 30, 100, 300): a singl
 alpha made busy regions' forecasts absurdly wide (alpha ≈ 7 on Mali admin1, median 4 for a
 mean of 100). The alphas are estimated by **profile maximum likelihood**: starting from
 α = 1, we alternate (i) the GLM mean fit for fixed α (statsmodels
-``GLM(family=NegativeBinomial(alpha))`` started from a Poisson GLM fit, optimised by L-BFGS:
+``GLM(family=NegativeBinomial(alpha))`` by Newton-CG with a line search, started from the
+intercept that matches the mean count; L-BFGS from a Poisson GLM fit if that fails — plain
 IRLS oscillated without converging on pooled data) and (ii) the one-dimensional ML of α per
 group given the fitted means (scipy bounded scalar search on the NB log-likelihood). Two
 rounds come close to the joint ML that the discrete ``sm.NegativeBinomial`` model finds by
@@ -34,7 +35,8 @@ Robustness choices (the model is judged on months nobody has seen):
   thousands; a log-link model on raw counts explodes), constant columns are dropped and
   standardised values are clipped to ±6;
 * the training window is the last ``train_months`` origins (default 120), so old regimes
-  fade out;
+  fade out; beyond ``max_rows`` usable rows (default 200,000: grid-scale panels only) a
+  horizon is fitted on a fixed random sample of them (:func:`training_rows`);
 * the predicted mean is capped at ``mean_cap`` × the region's largest monthly count seen
   (plus 10), a guard against extrapolation blow-ups;
 * horizons 1-12 get one fit each, longer ones one fit every 6 months (18, 24, 30, 36;
@@ -102,24 +104,31 @@ def design_cube(
     """Arrange a (region, origin) feature frame as a ``(month, region, feature)`` cube.
 
     Non-numeric columns are ignored; ``month_of_year`` becomes its sine and cosine (a
-    linear month number is meaningless under a log link). Missing rows are NaN.
+    linear month number is meaningless under a log link). Missing rows are NaN. Each column
+    is scattered straight into the cube (at 10,000 regions a copy of the frame is 600 MB).
     """
-    frame = features.copy()
-    if "month_of_year" in frame:
-        angle = 2 * np.pi * (frame["month_of_year"].astype(float) - 1) / 12
-        frame["month_sin"], frame["month_cos"] = np.sin(angle), np.cos(angle)
-        frame = frame.drop(columns="month_of_year")
-    columns = [
+    numeric = [
         c
-        for c in frame.columns
+        for c in features.columns
         if c not in KEY_COLUMNS
-        and (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
+        and (pd.api.types.is_numeric_dtype(features[c]) or pd.api.types.is_bool_dtype(features[c]))
     ]
-    frame["origin"] = frame["origin"].astype("period[M]")
-    indexed = frame.set_index(["origin", "region"])[columns].astype(float)
-    full = pd.MultiIndex.from_product([months, list(regions)], names=["origin", "region"])
-    cube = indexed.reindex(full).to_numpy(dtype=np.float64)
-    return cube.reshape(len(months), len(regions), len(columns)), columns
+    columns = [c for c in numeric if c != "month_of_year"]
+    if "month_of_year" in numeric:
+        columns += ["month_sin", "month_cos"]
+    region_pos = pd.Index(list(regions)).get_indexer(features["region"])
+    month_pos = months.get_indexer(pd.PeriodIndex(features["origin"], freq="M"))
+    inside = (region_pos >= 0) & (month_pos >= 0)
+    where = (month_pos[inside], region_pos[inside])
+    cube = np.full((len(months), len(regions), len(columns)), np.nan)
+    for j, column in enumerate(columns):
+        if column in ("month_sin", "month_cos"):
+            angle = 2 * np.pi * (features["month_of_year"].to_numpy(dtype=float) - 1) / 12
+            values = np.sin(angle) if column == "month_sin" else np.cos(angle)
+        else:
+            values = features[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        cube[where + (j,)] = values[inside]
+    return cube, columns
 
 
 def independent_columns(z: np.ndarray, tolerance: float = 1e-7) -> np.ndarray:
@@ -203,6 +212,9 @@ FIT_HORIZONS = frozenset((*range(1, 13), 18, 24, 30, 36))
 (beyond a year the coefficients change slowly, and this cuts a 36-month forecast from 36
 fits to 16)."""
 
+NEWTON_MAX_STEPS = 100
+"""Newton-CG steps before the mean fit falls back to L-BFGS."""
+
 ALPHA_MAX = 10.0
 """Upper bound of a dispersion estimate (an NB2 with alpha 10 is already almost all zeros)."""
 
@@ -247,11 +259,63 @@ def recent_level(history: np.ndarray) -> np.ndarray:
     return frame.rolling(12, min_periods=1).mean().fillna(0.0).to_numpy()
 
 
+def training_rows(usable: np.ndarray, max_rows: int, horizon: int) -> np.ndarray:
+    """Indices of the rows a horizon's GLM is fitted on: every usable row, or a uniform
+    random sample of ``max_rows`` of them (sorted), seeded by the horizon alone.
+
+    Why: the pooled model has a few dozen coefficients; at 10,000 regions × 120 months a
+    million rows pin them no better than 200,000 do, at five times the time and memory.
+    The sample is the same on every run and executor (seeded by ``horizon``), so forecasts
+    stay reproducible; Mali-sized panels (a few thousand rows) never reach the cap.
+    """
+    rows = np.flatnonzero(usable)
+    if max_rows <= 0 or len(rows) <= max_rows:
+        return rows
+    chosen = np.random.default_rng([ROW_SAMPLE_SEED, horizon]).choice(
+        len(rows), size=max_rows, replace=False
+    )
+    return rows[np.sort(chosen)]
+
+
+ROW_SAMPLE_SEED = 20_260
+"""Seed of :func:`training_rows` (a constant: the sample must not depend on the caller)."""
+
+
 class GLMFitError(RuntimeError):
     """A horizon's GLM failed or did not converge."""
 
 
-def _irls(
+def intercept_start(design: np.ndarray, y: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """Start values for Newton: the intercept that matches the mean count, slopes zero.
+
+    Why not a Poisson fit first: Newton-CG converges from here, and the Poisson fit cost
+    twice the NB fit itself (measured: 0.43 s vs 0.21 s for 87,000 rows × 30 features).
+    """
+    start = np.zeros(design.shape[1])
+    start[0] = math.log(max(float(np.mean(y)), 1e-3) / float(np.mean(np.exp(offset))))
+    return start
+
+
+def _newton_cg(model: Any, start: np.ndarray) -> np.ndarray:
+    """Newton-CG with a line search on the NB log-likelihood (statsmodels ``method="ncg"``).
+
+    Why the line search: plain Newton (``method="newton"``) diverged to NaN from the
+    intercept start on pooled data (the log link is not canonical for the NB, so the
+    Hessian is not negative definite far from the optimum).
+
+    Raises:
+        GLMFitError: when it does not converge, goes non-finite or ends below its start.
+    """
+    result = model.fit(start_params=start, method="ncg", maxiter=NEWTON_MAX_STEPS)
+    params = np.asarray(result.params)
+    if not result.mle_retvals.get("converged", False) or not np.all(np.isfinite(params)):
+        raise GLMFitError("Newton-CG did not converge")
+    if not model.loglike(params) >= model.loglike(start):  # also False for NaN
+        raise GLMFitError("Newton-CG ended below its start")
+    return params
+
+
+def _mean_fit(
     design: np.ndarray,
     y: np.ndarray,
     offset: np.ndarray,
@@ -261,15 +325,16 @@ def _irls(
 ) -> np.ndarray:
     """One NB GLM mean fit for fixed (per-row) alpha.
 
-    L-BFGS on the likelihood (statsmodels ``GLM.fit(method="lbfgs")``), or the
-    ridge-penalised fit when ``ridge > 0``. Not IRLS: without step-halving, IRLS oscillated
-    between two iterates on pooled conflict data (Mali admin1) and never converged.
+    Newton-CG first (5× faster than L-BFGS, which took ~130 steps on 87,000 pooled rows, and
+    to a slightly higher likelihood); if it fails, L-BFGS from a Poisson GLM start
+    (slow but steady: plain IRLS oscillated between two iterates on Mali admin1); with
+    ``ridge > 0`` the ridge-penalised fit.
     """
     import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     model = sm.GLM(y, design, family=sm.families.NegativeBinomial(alpha=alpha), offset=offset)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         warnings.simplefilter("error", ConvergenceWarning)
         if ridge > 0:
@@ -278,7 +343,15 @@ def _irls(
             return np.asarray(
                 model.fit_regularized(alpha=penalty, L1_wt=0.0, start_params=start).params
             )
-        result = model.fit(start_params=start, method="lbfgs", maxiter=500)
+        try:
+            return _newton_cg(
+                model, start if start is not None else intercept_start(design, y, offset)
+            )
+        except (GLMFitError, ValueError, np.linalg.LinAlgError, FloatingPointError, Warning):
+            log.debug("negbin_glm: Newton-CG failed; L-BFGS from a Poisson start")
+        result = model.fit(
+            start_params=poisson_start(design, y, offset), method="lbfgs", maxiter=500
+        )
         if not result.mle_retvals.get("converged", False):
             raise GLMFitError("L-BFGS did not converge")
         return np.asarray(result.params)
@@ -325,14 +398,14 @@ def fit_negbin(
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Profile-ML fit of an NB2 GLM.
 
-    Plain IRLS first; if it fails to converge, the same round is redone with a ridge penalty
-    ``ridge`` (light regularisation, only when needed).
+    The unpenalised mean fit first (see :func:`_mean_fit`); if it fails to converge, the same
+    round is redone with a ridge penalty ``ridge`` (light regularisation, only when needed).
 
     Args:
         x: standardised features ``(row, feature)``.
         y: counts ``(row,)``.
         offset: log of the recent level ``(row,)`` (coefficients model departures from it).
-        ridge: penalty used only when plain IRLS fails.
+        ridge: penalty used only when the unpenalised fit fails.
         groups: dispersion group of every row (``0 … n_groups - 1``).
         n_groups: number of dispersion groups.
         rounds: alternations of mean fit and dispersion fit.
@@ -346,17 +419,17 @@ def fit_negbin(
     import statsmodels.api as sm
 
     design = sm.add_constant(x, has_constant="add")
-    alphas, params, regularised = np.ones(n_groups), poisson_start(design, y, offset), False
+    alphas, params, regularised = np.ones(n_groups), None, False
     for _ in range(rounds):
         alpha = alphas[groups]
         try:
-            fresh = _irls(design, y, offset, alpha, params, 0.0 if not regularised else ridge)
+            fresh = _mean_fit(design, y, offset, alpha, params, 0.0 if not regularised else ridge)
         except (GLMFitError, ValueError, np.linalg.LinAlgError, FloatingPointError, Warning):
             if regularised or ridge <= 0:
                 raise GLMFitError("the GLM did not converge, even with the ridge penalty") from None
             regularised = True
             try:
-                fresh = _irls(design, y, offset, alpha, params, ridge)
+                fresh = _mean_fit(design, y, offset, alpha, params, ridge)
             except (ValueError, np.linalg.LinAlgError, FloatingPointError, Warning) as exc:
                 raise GLMFitError(f"the ridge-penalised GLM failed ({exc})") from exc
         if not np.all(np.isfinite(fresh)):
@@ -373,9 +446,11 @@ class NegBinGLM:
 
     Args:
         train_months: how many recent origins form the training window.
-        ridge: L2 penalty on standardised coefficients, used only when plain IRLS does not
+        ridge: L2 penalty on standardised coefficients, used only when the plain fit does not
             converge (0 = never regularise; non-convergence then falls back).
         min_rows: fewest training rows a horizon needs to get its own fit.
+        max_rows: most training rows a horizon's fit uses: beyond it, a fixed random sample
+            (see :func:`training_rows`; 0 = every row).
         mean_cap: cap of the predicted mean, as a multiple of the region's largest count.
         exclude: regular expression of feature columns to leave out (``{target}`` is
             replaced by the series name; None keeps every column), see
@@ -390,6 +465,7 @@ class NegBinGLM:
         train_months: int = 120,
         ridge: float = 1e-3,
         min_rows: int = 30,
+        max_rows: int = 200_000,
         mean_cap: float = 3.0,
         exclude: str | None = DEFAULT_EXCLUDE,
         feature_config: Any = None,
@@ -399,6 +475,7 @@ class NegBinGLM:
         self.train_months = int(train_months)
         self.ridge = float(ridge)
         self.min_rows = int(min_rows)
+        self.max_rows = int(max_rows)
         self.mean_cap = float(mean_cap)
         self.feature_config = feature_config
         self.exclude = exclude
@@ -446,22 +523,28 @@ class NegBinGLM:
         if usable.sum() < self.min_rows:
             self.fits[h] = None
             return None
-        groups = self.groups[: n_months - h].reshape(-1)[usable]
-        offset = self.offsets[: n_months - h].reshape(-1)[usable]
-        x, y = x[usable], y[usable]
-        scaler = _Scaler(x)
-        z = scaler(x)
+        rows = training_rows(usable, self.max_rows, h)
+        groups = self.groups[: n_months - h].reshape(-1)[rows]
+        offset = self.offsets[: n_months - h].reshape(-1)[rows]
+        x, y = x[rows], y[rows]
         # Small dense problems: multi-threaded BLAS only adds contention (measured 23 s
         # vs 3.5 s for 12 horizons on 2 busy cores), and backtests parallelise by process.
         with threadpool_limits(limits=1):
+            scaler = _Scaler(x)
             params, alphas, regularised = fit_negbin(
-                z, y, offset, self.ridge, groups, len(LEVEL_EDGES) + 1
+                scaler(x), y, offset, self.ridge, groups, len(LEVEL_EDGES) + 1
             )
         if regularised:
             self.regularised.append(h)
         self.fits[h] = (scaler, params, alphas)
         self.alphas[h] = alphas
-        log.debug("negbin_glm h=%d: %d rows, %d features, alphas=%s", h, len(y), z.shape[1], alphas)
+        log.debug(
+            "negbin_glm h=%d: %d rows, %d features, alphas=%s",
+            h,
+            len(y),
+            int(scaler.keep.sum()),
+            alphas,
+        )
         return self.fits[h]
 
     def predict(self, horizon: int, n_draws: int, rng: np.random.Generator) -> Draws:
