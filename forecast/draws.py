@@ -22,6 +22,40 @@ def quantile_column(level: float) -> str:
     return f"q{level:.2f}"
 
 
+QUANTILE_BLOCK_ELEMENTS = 4_000_000
+"""Draw values sorted at once by :meth:`Draws.quantiles` (16 MB of float32)."""
+
+
+def sorted_quantiles(ordered: np.ndarray, levels: tuple[float, ...]) -> list[np.ndarray]:
+    """``np.quantile(draws, levels, axis=-1)`` (method ``linear``) read from sorted draws.
+
+    Why: ``np.quantile`` partitions the draws (slower than sorting float32 draws, which
+    numpy does with SIMD: 0.15 s against 0.55 s for 2,000 × 12 × 1,000 draws), and once they
+    are sorted every quantile is two reads and a linear interpolation. The index, weight and
+    interpolation formulas are numpy's own (``(n - 1) q``, its ``_lerp``), so the values are
+    bit-identical (tested against ``np.quantile``).
+    """
+    n = ordered.shape[-1]
+    virtual = (n - 1) * np.asarray(levels, dtype=np.float64)
+    previous = np.floor(virtual)
+    following = previous + 1
+    at_end = virtual >= n - 1
+    previous[at_end] = -1
+    following[at_end] = -1
+    gamma = virtual - previous
+    bounds = []
+    for lo, hi, weight in zip(
+        previous.astype(np.intp), following.astype(np.intp), gamma, strict=True
+    ):
+        a, b = ordered[..., lo], ordered[..., hi]
+        diff = b - a
+        value = a + diff * weight
+        if weight >= 0.5:
+            value = b - diff * (1 - weight)
+        bounds.append(value)
+    return bounds
+
+
 @dataclass(frozen=True)
 class Draws:
     """Predictive draws for one series from one origin.
@@ -74,8 +108,19 @@ class Draws:
         return self.values.mean(axis=2, dtype=np.float64)
 
     def quantiles(self, levels: tuple[float, ...] = QUANTILES) -> np.ndarray:
-        """Predictive quantiles, ``(len(levels), region, horizon)``; monotone by construction."""
-        return np.quantile(self.values, levels, axis=2)
+        """Predictive quantiles, ``(len(levels), region, horizon)``; monotone by construction.
+
+        The values of ``np.quantile(values, levels, axis=2)``, read from the draws sorted in
+        blocks of regions (:func:`sorted_quantiles`), so no full-size copy is made.
+        """
+        out = np.empty((len(levels), *self.values.shape[:2]), dtype=np.float64)
+        step = max(1, QUANTILE_BLOCK_ELEMENTS // max(1, self.values[0].size))
+        for start in range(0, self.values.shape[0], step):
+            block = slice(start, start + step)
+            ordered = np.sort(self.values[block], axis=2)
+            for i, values in enumerate(sorted_quantiles(ordered, levels)):
+                out[i, block] = values
+        return out
 
     def prob_at_least(self, thresholds: np.ndarray) -> np.ndarray:
         """P(value ≥ threshold) per region and horizon, from the draws.

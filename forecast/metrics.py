@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import scoringrules as sr
 
+from forecast.draws import sorted_quantiles
+
 VIEWS_BINS: tuple[float, ...] = (0, 0.5, 2.5, 5.5, 10.5, 25.5, 50.5, 100.5, 250.5, 500.5, 1000.5)
 """Lower edges of the ignorance-score bins of the VIEWS challenge; the last bin is open."""
 
@@ -172,35 +174,6 @@ CRPS estimator builds several temporaries the size of its input, so scoring ten 
 regions × 12 months × 1,000 draws in one go would need gigabytes."""
 
 
-def _linear_quantiles(ordered: np.ndarray, levels: tuple[float, ...]) -> list[np.ndarray]:
-    """``np.quantile(draws, levels, axis=-1)`` (method ``linear``) read from sorted draws.
-
-    Why: ``np.quantile`` partitions the draws again for every call; once they are sorted the
-    bounds are two reads and a linear interpolation. The index, weight and interpolation
-    formulas are numpy's own (``(n - 1) q``, its ``_lerp``), so the values are bit-identical
-    (tested against ``np.quantile``).
-    """
-    n = ordered.shape[-1]
-    virtual = (n - 1) * np.asarray(levels, dtype=np.float64)
-    previous = np.floor(virtual)
-    following = previous + 1
-    at_end = virtual >= n - 1
-    previous[at_end] = -1
-    following[at_end] = -1
-    gamma = virtual - previous
-    bounds = []
-    for lo, hi, weight in zip(
-        previous.astype(np.intp), following.astype(np.intp), gamma, strict=True
-    ):
-        a, b = ordered[..., lo], ordered[..., hi]
-        diff = b - a
-        value = a + diff * weight
-        if weight >= 0.5:
-            value = b - diff * (1 - weight)
-        bounds.append(value)
-    return bounds
-
-
 def _sorted_median(ordered: np.ndarray) -> np.ndarray:
     """``np.median(draws, axis=-1)`` read from sorted draws (same arithmetic as numpy)."""
     n = ordered.shape[-1]
@@ -220,8 +193,8 @@ def _score_block(obs: np.ndarray, draws: np.ndarray) -> dict[str, np.ndarray]:
     scores["crps"] = np.asarray(sr.crps_ensemble(obs, values, estimator="qd", sorted_ensemble=True))
     ignorance = ignorance_score(obs, values)
     median = _sorted_median(values)
-    low_50, high_50 = _linear_quantiles(values, _interval_levels(0.5))
-    low_90, high_90 = _linear_quantiles(values, _interval_levels(0.9))
+    low_50, high_50 = sorted_quantiles(values, _interval_levels(0.5))
+    low_90, high_90 = sorted_quantiles(values, _interval_levels(0.9))
     np.log1p(values, out=values)  # monotone: the order holds
     scores["crps_log"] = np.asarray(
         sr.crps_ensemble(np.log1p(obs), values, estimator="qd", sorted_ensemble=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -142,3 +143,16 @@ def test_score_counts_of_one_region_month() -> None:
     scores = metrics.score_counts(np.float64(2.0), draws)
     assert scores["ae_median"] == pytest.approx(0.0)
     assert scores["crps"] == pytest.approx(float(metrics.crps(np.float64(2.0), draws)))
+
+
+def test_draws_quantiles_are_numpys_across_sort_blocks(monkeypatch):
+    import forecast.draws as draws_module
+    from forecast.draws import QUANTILES, Draws
+
+    rng = np.random.default_rng(5)
+    values = rng.negative_binomial(0.6, 0.04, size=(7, 3, 101)).astype(np.float32)
+    draws = Draws("m", "fatalities", pd.Period("2020-01", freq="M"), tuple("abcdefg"), values)
+    monkeypatch.setattr(draws_module, "QUANTILE_BLOCK_ELEMENTS", 2 * 3 * 101)  # 4 blocks
+    got = draws.quantiles()
+    assert got.shape == (len(QUANTILES), 7, 3)
+    assert np.array_equal(got, np.quantile(values, QUANTILES, axis=2))
