@@ -23,7 +23,9 @@ origins in parallel. The refit is one job for vectorised or pooled models (the b
 are one numpy pass over all regions; the pooled NB-GLM is one model over all regions, so
 splitting it would change the model) and ``--chunks`` region chunks for per-region models
 (``prophet``, ``sarimax``, ``ets``), each chunk seeded ``[seed, chunk]`` — the same chunks
-on every executor, so the serial, local and Dask draws are identical.
+on every executor, so the serial, local and Dask draws are identical. Jobs are small: the
+panel (backtest) or its cut (refit) travels to each worker once per call as the executor's
+``shared=`` object, and each job cuts or selects its rows there.
 
 The synthetic panel: N custom regions in a chain (each borders the next) under one country,
 ``--months`` months of zero-inflated negative-binomial ``fatalities`` with bursts (seeded;
@@ -150,24 +152,37 @@ def synthetic_panel(
 
 
 @dataclass(frozen=True)
-class ChunkJob:
-    """Refit of one chunk of regions (picklable; carries its own seed)."""
+class RefitData:
+    """What every chunk of a refit reads: sent to each worker once (``shared=``)."""
 
     panel_cut: pd.DataFrame
     registry: Registry
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """Refit of one chunk of regions (picklable and small; carries its own seed).
+
+    ``subset``: fit on the chunk's rows only (per-region models), else on the whole cut.
+    """
+
     model: str
     origin: pd.Period
     regions: tuple[str, ...]
     horizon: int
     n_draws: int
     seed: tuple[int, int]
+    subset: bool
 
 
-def run_chunk(job: ChunkJob) -> Draws:
+def run_chunk(job: ChunkJob, data: RefitData) -> Draws:
     """Fit and draw one chunk of regions (top level so every executor can ship it)."""
+    cut = data.panel_cut
+    if job.subset:
+        cut = cut[cut["region"].isin(set(job.regions) | {COUNTRY})]
     return fit_and_draw(
-        job.panel_cut,
-        job.registry,
+        cut,
+        data.registry,
         model=job.model,
         origin=job.origin,
         horizon=job.horizon,
@@ -194,14 +209,16 @@ def refit_forecast(
     cut = cut_panel(panel, origin)
     regions = forecast_regions(cut, SERIES)
     n_chunks = min(chunks, len(regions)) if model in PER_REGION_MODELS else 1
-    jobs = []
-    for index, block in enumerate(np.array_split(np.asarray(regions, dtype=object), n_chunks)):
-        chosen = tuple(str(r) for r in block)
-        rows = cut if n_chunks == 1 else cut[cut["region"].isin(set(chosen) | {COUNTRY})]
-        jobs.append(
-            ChunkJob(rows, registry, model, origin, chosen, horizon, n_draws, (seed, index))
+    blocks = np.array_split(np.asarray(regions, dtype=object), n_chunks)
+    jobs = [
+        ChunkJob(
+            model, origin, tuple(str(r) for r in block), horizon, n_draws, (seed, index),
+            subset=n_chunks > 1,
         )
-    parts = executor.map(run_chunk, jobs)
+        for index, block in enumerate(blocks)
+    ]  # fmt: skip
+    # the cut travels to each worker once; each chunk selects its own rows there
+    parts = executor.map(run_chunk, jobs, shared=RefitData(cut, registry))
     draws = Draws(
         model=model,
         series=SERIES,

@@ -1,16 +1,21 @@
 """Rolling-origin backtests: refit at each origin on the data up to it, score against truth.
 
-Each (model, origin) pair is one job: the panel is cut at the origin *before* the job is
-built, so a job cannot see later months even by accident, and jobs are independent — they
-run through any :class:`forecast.executors.Executor` (serial, a process pool, Dask) with
-identical results, because each job carries its own seed (``[seed, origin]``: every model
-sees the same random stream at an origin, so differences between models are not noise
-from different seeds).
+Each (model, origin) pair is one job, and jobs are independent — they run through any
+:class:`forecast.executors.Executor` (serial, a process pool, Dask) with identical results,
+because each job carries its own seed (``[seed, origin]``: every model sees the same random
+stream at an origin, so differences between models are not noise from different seeds).
 
-A job is scored where it ran (:func:`run_job`) and returns small score and forecast frames,
-never its draws, which the caller consumes one by one (``executor.imap``): a backtest holds
-one job's draws per worker and one panel cut per origin in flight, whatever the number of
-origins. Truth, escalation thresholds and base rates are computed once per backtest.
+A job is small (model, origin, regions, seed, and the truth and thresholds it is scored
+against); the panel and registry travel to each worker once per backtest as the executor's
+shared object (:class:`BacktestData`), and :func:`run_job` cuts the panel at the job's
+origin before the model is made, so the model is only ever handed months up to the origin
+(:func:`forecast.pipeline.cut_panel`). Shipping a cut per job instead cost ~200 MB of
+pickling per job at 10,000 regions × 300 months.
+
+A job is scored where it ran and returns small score and forecast frames, never its draws,
+which the caller consumes one by one (``executor.imap``): a worker holds the panel once plus
+one job's cut and draws at a time, whatever the number of origins, and the caller holds no
+cut at all. Truth, escalation thresholds and base rates are computed once per backtest.
 
 The geometry (origins × horizons) comes from :mod:`forecast.geometry`; a backtest that
 cannot score every step raises instead of shrinking. Scoring follows the VIEWS protocol
@@ -21,7 +26,6 @@ counts, MAE, coverage and the escalation scores — see :mod:`forecast.metrics`.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -32,6 +36,7 @@ from tqdm.auto import tqdm
 
 from forecast import metrics
 from forecast.draws import Draws
+from forecast.executors import SerialExecutor
 from forecast.geometry import Geometry, panel_geometry
 from forecast.output import forecast_frame
 from forecast.pipeline import (
@@ -58,20 +63,32 @@ SCORE_METRICS: tuple[str, ...] = (*metrics.COUNT_METRICS, "brier", "log_loss", "
 
 
 @dataclass(frozen=True)
-class BacktestJob:
-    """One fit and its scoring: a model at an origin, with the panel already cut there.
+class BacktestData:
+    """What every job of a backtest reads: sent to each worker once, never per job.
 
-    Picklable. ``truth`` holds only the observations the job is scored against (``(region,
-    horizon)``, the months after the origin), so the fit still cannot see later months, and
-    scoring happens where the draws are, which are then dropped. ``thresholds``
-    (``(region,)``) and ``base_rate`` (``(horizon,)``) are the escalation references at the
-    origin, computed once per origin for every model.
+    Attributes:
+        panel: the whole long panel (each job cuts it at its own origin).
+        registry: region registry for models that use neighbours; may be None.
+    """
+
+    panel: pd.DataFrame
+    registry: Any
+
+
+@dataclass(frozen=True)
+class BacktestJob:
+    """One fit and its scoring: a model at an origin (the panel comes from BacktestData).
+
+    Picklable and small: its size does not depend on the length of the panel (tested).
+    ``truth`` holds only the observations the job is scored against (``(region,
+    horizon)``, the months after the origin); the model never sees it, and scoring happens
+    where the draws are, which are then dropped. ``thresholds`` (``(region,)``) and
+    ``base_rate`` (``(horizon,)``) are the escalation references at the origin, computed
+    once per origin for every model.
     """
 
     model: str
     origin: pd.Period
-    panel_cut: pd.DataFrame
-    registry: Any
     regions: tuple[str, ...]
     horizon: int
     series: str
@@ -104,11 +121,15 @@ def origin_seed(seed: int, origin: pd.Period) -> list[int]:
     return [int(seed), origin.year * 12 + origin.month - 1]
 
 
-def draw_job(job: BacktestJob) -> Draws:
-    """Fit and sample one (model, origin) job."""
+def draw_job(job: BacktestJob, data: BacktestData) -> Draws:
+    """Fit and sample one (model, origin) job on the panel cut at its origin.
+
+    The cut is made here, before the model exists, so the model cannot see a month after
+    the origin; it lives only as long as the job.
+    """
     return fit_and_draw(
-        job.panel_cut,
-        job.registry,
+        cut_panel(data.panel, job.origin),
+        data.registry,
         model=job.model,
         origin=job.origin,
         horizon=job.horizon,
@@ -121,16 +142,17 @@ def draw_job(job: BacktestJob) -> Draws:
     )
 
 
-def run_job(job: BacktestJob) -> JobResult:
+def run_job(job: BacktestJob, data: BacktestData) -> JobResult:
     """Fit, sample and score one job — top level so process pools can pickle it.
 
-    Why score here: the draws (regions × horizon × draws float32, 458 MB at 10,000 regions)
-    are the bulk of a backtest; scored in the worker, only small frames travel back and
-    the parent never holds more than one origin's draws.
+    ``data`` is the executor's shared object (one copy per worker, see
+    :mod:`forecast.executors`). Why score here: the draws (regions × horizon × draws
+    float32, 458 MB at 10,000 regions) are the bulk of a backtest; scored in the worker,
+    only small frames travel back and the parent never holds more than one job's draws.
     """
     if job.truth is None or job.thresholds is None or job.base_rate is None:
         raise ValueError("a backtest job needs its truth, thresholds and base rate to be scored")
-    draws = draw_job(job)
+    draws = draw_job(job, data)
     scores, frame = _score(draws, job.truth, job.thresholds, job.base_rate)
     notes = [
         (draws.model, format_month(draws.origin), region, note)
@@ -286,22 +308,6 @@ class _OriginPlan:
     truth: np.ndarray
 
 
-def _origin_windows(
-    plans: list[_OriginPlan], n_models: int, executor: Any
-) -> list[list[_OriginPlan]]:
-    """Origins handed to the executor at a time, so only their panel cuts are held.
-
-    Serially one origin at a time (its cut lives while its models run); a parallel
-    executor gets enough origins to give every worker two jobs.
-    """
-    if executor is None or getattr(executor, "name", "") == "serial":
-        size = 1
-    else:
-        workers = int(getattr(executor, "n_workers", 0) or 8)
-        size = max(1, math.ceil(2 * workers / max(1, n_models)))
-    return [plans[i : i + size] for i in range(0, len(plans), size)]
-
-
 def run_backtest(
     panel: pd.DataFrame,
     registry: Registry | None,
@@ -355,8 +361,7 @@ def run_backtest(
     options = options or {}
 
     # Checked for every origin before any fit (a gap in the truth fails in seconds), without
-    # holding a panel cut per origin: a cut of 10,000 regions is ~200 MB, so a cut is made
-    # only when its jobs are about to run (see _origin_windows).
+    # a panel cut per origin (~200 MB each at 10,000 regions): jobs cut where they run.
     first_month = panel.loc[panel["series"] == series].groupby("region")["month"].min()
     scored_months = sorted({o + h for o in geometry.origins for h in range(1, horizon + 1)})
     truth = _truth_table(panel, series, scored_months)
@@ -385,14 +390,11 @@ def run_backtest(
     )
 
     def jobs_at(plan: _OriginPlan) -> list[BacktestJob]:
-        cut = cut_panel(panel, plan.origin)
         thresholds, base_rate = references[plan.origin]
         return [
             BacktestJob(
                 model=model,
                 origin=plan.origin,
-                panel_cut=cut,
-                registry=registry,
                 regions=plan.regions,
                 horizon=horizon,
                 series=series,
@@ -407,6 +409,9 @@ def run_backtest(
             for model in models
         ]
 
+    # jobs in (origin, model) order, whichever executor runs them
+    jobs = [job for plan in plans for job in jobs_at(plan)]
+    shared = BacktestData(panel=panel, registry=registry)
     score_frames: list[pd.DataFrame] = []
     forecast_frames: list[pd.DataFrame] = []
     notes: list[tuple[str, str, str, str]] = []
@@ -417,15 +422,11 @@ def run_backtest(
         disable=None if progress else True,
     )
     try:
-        for window in _origin_windows(plans, len(models), executor):
-            # jobs in (origin, model) order, whichever executor runs them
-            jobs = (job for plan in window for job in jobs_at(plan))
-            results = executor.imap(run_job, jobs) if executor else map(run_job, jobs)
-            for result in results:
-                score_frames.append(result.scores)
-                forecast_frames.append(result.forecasts)
-                notes.extend(result.notes)
-                bar.update(1)
+        for result in (executor or SerialExecutor()).imap(run_job, jobs, shared=shared):
+            score_frames.append(result.scores)
+            forecast_frames.append(result.forecasts)
+            notes.extend(result.notes)
+            bar.update(1)
     finally:
         bar.close()
 

@@ -9,6 +9,14 @@ holding every result at once. ``fn`` must be a picklable top-level function and 
 its own seed in its item: results are then identical whichever executor runs them (tested).
 Executors are context managers (``with make_executor("local") as ex: ...``).
 
+Large read-only inputs (a backtest's panel: ~200 MB at 10,000 regions × 300 months) go in
+``shared=``: ``imap(fn, items, shared=panel)`` calls ``fn(item, panel)`` and ships the panel
+to each worker once per call instead of once per item, so items stay small (an origin, a
+model, a seed). Serially the object is passed as is (no copy); the local pool pickles it
+once to a temporary file that each worker loads once and keeps (deleted when the call's
+results are consumed); Dask scatters it to every worker once and releases it afterwards.
+``fn`` must treat it as read-only: a worker hands the same object to all its items.
+
 Worker processes run BLAS single-threaded (Dask's nanny does this by default; the local pool
 does it in its initializer): with one process per core, multi-threaded BLAS in every worker
 would oversubscribe the cores.
@@ -18,8 +26,13 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
+import tempfile
+import uuid
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import Field
@@ -29,10 +42,20 @@ from riskcast.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-In = TypeVar("In")
 Out = TypeVar("Out")
 
 EXECUTOR_NAMES = ("serial", "local", "dask")
+
+
+class _Nothing:
+    """Type of :data:`NOTHING` (so ``shared=None`` stays a legitimate shared object)."""
+
+    def __repr__(self) -> str:
+        return "NOTHING"
+
+
+NOTHING: Any = _Nothing()
+"""Default of ``shared=``: call ``fn(item)``, with no shared object."""
 
 
 class ExecutorConfig(StrictSection):
@@ -52,13 +75,22 @@ class ExecutorConfig(StrictSection):
 
 
 class Executor(Protocol):
-    """Runs ``fn`` over ``items`` and returns the results in the order of ``items``."""
+    """Runs ``fn`` over ``items`` and returns the results in the order of ``items``.
+
+    With ``shared=obj`` each call is ``fn(item, obj)`` and ``obj`` travels to each worker
+    once per ``map``/``imap`` call, not once per item (see the module docstring).
+    """
 
     name: str
+    n_workers: int
 
-    def map(self, fn: Callable[[In], Out], items: Iterable[In]) -> list[Out]: ...
+    def map(
+        self, fn: Callable[..., Out], items: Iterable[Any], *, shared: Any = NOTHING
+    ) -> list[Out]: ...
 
-    def imap(self, fn: Callable[[In], Out], items: Iterable[In]) -> Iterator[Out]: ...
+    def imap(
+        self, fn: Callable[..., Out], items: Iterable[Any], *, shared: Any = NOTHING
+    ) -> Iterator[Out]: ...
 
     def close(self) -> None: ...
 
@@ -93,19 +125,30 @@ class SerialExecutor(_ClosingContext):
     name = "serial"
     n_workers = 1
 
-    def map(self, fn: Callable[[In], Out], items: Iterable[In]) -> list[Out]:
-        return [fn(item) for item in items]
+    def map(
+        self, fn: Callable[..., Out], items: Iterable[Any], *, shared: Any = NOTHING
+    ) -> list[Out]:
+        return list(self.imap(fn, items, shared=shared))
 
-    def imap(self, fn: Callable[[In], Out], items: Iterable[In]) -> Iterator[Out]:
-        """Results one at a time, computed lazily."""
-        return (fn(item) for item in items)
+    def imap(
+        self, fn: Callable[..., Out], items: Iterable[Any], *, shared: Any = NOTHING
+    ) -> Iterator[Out]:
+        """Results one at a time, computed lazily; ``shared`` is passed as is (no copy)."""
+        if shared is NOTHING:
+            return (fn(item) for item in items)
+        return (fn(item, shared) for item in items)
 
     def close(self) -> None:
         """Nothing to release."""
 
 
 class LocalExecutor(_ClosingContext):
-    """A process pool on this machine (statsmodels and Prophet fits are CPU-bound)."""
+    """A process pool on this machine (statsmodels and Prophet fits are CPU-bound).
+
+    A worker keeps the last shared object it loaded until a later call shares another one
+    or the pool is closed (one object per worker at most), so close a pool you no longer
+    use rather than keep it idle with a 10,000-region panel in every worker.
+    """
 
     name = "local"
 
@@ -113,14 +156,34 @@ class LocalExecutor(_ClosingContext):
         self.n_workers = _worker_count(n_workers)
         self._pool = ProcessPoolExecutor(max_workers=self.n_workers, initializer=_pin_blas_threads)
 
-    def map(self, fn: Callable[[In], Out], items: Iterable[In]) -> list[Out]:
-        return list(self.imap(fn, items))
+    def map(
+        self, fn: Callable[..., Out], items: Iterable[Any], *, shared: Any = NOTHING
+    ) -> list[Out]:
+        return list(self.imap(fn, items, shared=shared))
 
-    def imap(self, fn: Callable[[In], Out], items: Iterable[In]) -> Iterator[Out]:
-        """Results in order as they arrive (all items are submitted at once)."""
+    def imap(
+        self, fn: Callable[..., Out], items: Iterable[Any], *, shared: Any = NOTHING
+    ) -> Iterator[Out]:
+        """Results in order as they arrive (all items are submitted at once).
+
+        ``shared`` is pickled once to a temporary file (a path travels with each chunk of
+        items, not the object); each worker loads it on its first item and keeps it for
+        the rest. The file is deleted once the results are consumed (or the iterator is
+        closed or collected).
+        """
         batch = list(items)
         chunk = max(1, len(batch) // (self.n_workers * 4))
-        return self._pool.map(fn, batch, chunksize=chunk)
+        if shared is NOTHING:
+            return self._pool.map(fn, batch, chunksize=chunk)
+        payload = _SharedFile(shared)
+        try:
+            results = self._pool.map(
+                _CallWithShared(fn, payload.token, payload.path), batch, chunksize=chunk
+            )
+        except BaseException:
+            payload.delete()
+            raise
+        return _consume_then_delete(results, payload)
 
     def close(self) -> None:
         """Shut the pool down."""
@@ -149,23 +212,126 @@ class DaskExecutor(_ClosingContext):
         self.n_workers = len(self._client.scheduler_info().get("workers", {})) or 1
         log.info("dask executor on %s", self._client.scheduler.address)
 
-    def map(self, fn: Callable[[In], Out], items: Iterable[In]) -> list[Out]:
-        futures = self._client.map(fn, list(items), pure=False)
-        return self._client.gather(futures)
+    def map(
+        self, fn: Callable[..., Out], items: Iterable[Any], *, shared: Any = NOTHING
+    ) -> list[Out]:
+        return list(self.imap(fn, items, shared=shared))
 
-    def imap(self, fn: Callable[[In], Out], items: Iterable[In]) -> Iterator[Out]:
-        """Results in order as they arrive; each is released on the cluster once yielded."""
-        futures = self._client.map(fn, list(items), pure=False)
-        for index in range(len(futures)):
-            future = futures[index]
-            futures[index] = None  # drop our reference so the worker can free the result
-            yield future.result()
+    def imap(
+        self, fn: Callable[..., Out], items: Iterable[Any], *, shared: Any = NOTHING
+    ) -> Iterator[Out]:
+        """Results in order as they arrive; each is released on the cluster once yielded.
+
+        ``shared`` is scattered to every worker once (``broadcast=True``) and each task
+        names its future, which Dask resolves to the worker's copy; it is released once
+        the results are consumed.
+        """
+        batch = list(items)
+        if shared is NOTHING:
+            return self._results(self._client.map(fn, batch, pure=False), None)
+        # wrapped in a list: scatter would split a tuple or dict into one future per element
+        [handle] = self._client.scatter([shared], broadcast=True, hash=False)
+        futures = self._client.map(fn, batch, [handle] * len(batch), pure=False)
+        return self._results(futures, handle)
+
+    @staticmethod
+    def _results(futures: list[Any], handle: Any) -> Iterator[Any]:
+        try:
+            for index in range(len(futures)):
+                future = futures[index]
+                futures[index] = None  # drop our reference so the worker can free the result
+                yield future.result()
+        finally:
+            for future in futures:
+                if future is not None:
+                    future.cancel()
+            if handle is not None:
+                handle.release()
 
     def close(self) -> None:
         """Close the client and the cluster this executor started (never a user's)."""
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+# --------------------------------------------------------------------- shared objects, local pool
+
+_WORKER_SHARED: dict[str, Any] = {}
+"""This process's copy of the shared object of the running call (token → object; at most
+one entry: a new call's object replaces the previous one)."""
+_WORKER_LOADS = 0
+
+
+def shared_loads() -> int:
+    """How many shared objects this process has loaded from a local pool's file.
+
+    A diagnostic: in a pool worker it counts the calls that shipped something, never the
+    items (tests check that the panel of a backtest is loaded once per worker).
+    """
+    return _WORKER_LOADS
+
+
+class _SharedFile:
+    """One shared object pickled to a temporary file for a local pool call."""
+
+    def __init__(self, obj: Any) -> None:
+        self.token = uuid.uuid4().hex
+        handle, self.path = tempfile.mkstemp(prefix="riskcast-shared-", suffix=".pkl")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                pickle.dump(obj, file, protocol=5)
+        except BaseException:
+            _unlink(self.path)
+            raise
+        # also deleted when this object is collected or the interpreter exits
+        self._finalizer = weakref.finalize(self, _unlink, self.path)
+        log.debug("shared object pickled to %s (%d bytes)", self.path, os.path.getsize(self.path))
+
+    def delete(self) -> None:
+        """Remove the file (idempotent)."""
+        self._finalizer()
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _load_shared(token: str, path: str) -> Any:
+    """The shared object of call ``token``: loaded from ``path`` once per process."""
+    global _WORKER_LOADS
+    if token not in _WORKER_SHARED:
+        _WORKER_SHARED.clear()  # drop the previous call's object before loading this one
+        with open(path, "rb") as file:
+            _WORKER_SHARED[token] = pickle.load(file)
+        _WORKER_LOADS += 1
+    return _WORKER_SHARED[token]
+
+
+@dataclass(frozen=True)
+class _CallWithShared:
+    """``fn(item, shared)`` in a pool worker; pickles to a function name and a path."""
+
+    fn: Callable[..., Any]
+    token: str
+    path: str
+
+    def __call__(self, item: Any) -> Any:
+        return self.fn(item, _load_shared(self.token, self.path))
+
+
+def _consume_then_delete(results: Iterator[Out], payload: _SharedFile) -> Iterator[Out]:
+    """Yield ``results``; delete the shared file once they are all in (or on close)."""
+    try:
+        yield from results
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()  # cancels items not started yet, so none of them looks for the file
+        payload.delete()
 
 
 def make_executor(name: str | None = None, **overrides: Any) -> Executor:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from forecast.backtest import SCORE_METRICS, crps_weights, run_backtest
-from forecast.executors import SerialExecutor, make_executor
+from forecast.executors import NOTHING, SerialExecutor, make_executor
 from forecast.output import FORECAST_COLUMNS
 from riskcast.errors import InputError
+from tests.panels import synthetic_panel
 
 ORIGINS = [pd.Period("2019-12", "M"), pd.Period("2020-12", "M")]
 MODELS = ["conflictology", "poisson_mean", "no_change"]
@@ -126,6 +129,51 @@ def test_process_pool_gives_the_serial_result(panel, registry) -> None:
     finally:
         pool.close()
     pd.testing.assert_frame_equal(serial.scores, parallel.scores)
+
+
+class RecordingExecutor(SerialExecutor):
+    """The serial executor, noting what a pool or Dask would have to pickle: every job, and
+    the shared object once per call."""
+
+    def __init__(self) -> None:
+        self.job_bytes: list[int] = []
+        self.shared_bytes: list[int] = []
+
+    def imap(self, fn, items, *, shared=NOTHING):
+        items = list(items)
+        self.job_bytes += [len(pickle.dumps(item, protocol=5)) for item in items]
+        self.shared_bytes.append(len(pickle.dumps(shared, protocol=5)))
+        return super().imap(fn, items, shared=shared)
+
+
+def test_jobs_do_not_carry_the_panel(registry) -> None:
+    """The panel travels once per backtest; a job's size does not grow with the panel."""
+    series = ("fatalities", "aid_diversion", "peacekeeper_casualties")
+    recorded = []
+    for start in ("2015-01", "2003-01"):  # 7 or 19 years of history, same origins
+        recorder = RecordingExecutor()
+        result = _backtest(
+            synthetic_panel(registry, start=start, series=series), registry, executor=recorder
+        )
+        assert len(result.scores) == len(MODELS) * len(ORIGINS) * 12 * 4
+        assert len(recorder.shared_bytes) == 1  # one shipment for all jobs
+        assert len(recorder.job_bytes) == len(MODELS) * len(ORIGINS)
+        recorded.append(recorder)
+    short, long = recorded
+    assert long.shared_bytes[0] > 2 * short.shared_bytes[0]
+    assert long.job_bytes == short.job_bytes
+    assert max(long.job_bytes) * 10 < long.shared_bytes[0]
+
+
+def test_jobs_on_a_process_pool_cut_the_panel_at_their_origin(panel, registry, result) -> None:
+    """The pool receives the whole panel, yet no job's forecast moves when later months do."""
+    poisoned = panel.copy()
+    later = poisoned["month"] > ORIGINS[0]
+    poisoned.loc[later, "value"] = poisoned.loc[later, "value"] * 1000 + 7
+    with make_executor("local", workers=2) as pool:
+        got = _backtest(poisoned, registry, origins=[ORIGINS[0]], executor=pool)
+    clean = result.forecasts[result.forecasts["origin"] == ORIGINS[0].strftime("%Y-%m")]
+    pd.testing.assert_frame_equal(got.forecasts, clean.reset_index(drop=True))
 
 
 # negbin_glm and prophet take tens of seconds per fit here; their own tests (tests/forecast
