@@ -154,29 +154,47 @@ def independent_columns(z: np.ndarray, tolerance: float = 1e-7) -> np.ndarray:
 
 class _Scaler:
     """log1p for non-negative columns, standardise, drop constant and collinear columns,
-    clip at ±6."""
+    clip at ±6 — learnt on the training rows by :meth:`fit`, applied to new rows by calling it.
+    """
 
-    def __init__(self, train: np.ndarray) -> None:
+    def __init__(
+        self, logged: np.ndarray, center: np.ndarray, scale: np.ndarray, keep: np.ndarray
+    ) -> None:
+        self.logged, self.center, self.scale, self.keep = logged, center, scale, keep
+
+    @classmethod
+    def fit(cls, train: np.ndarray) -> tuple[_Scaler, np.ndarray]:
+        """The scaler of ``train`` and ``train`` transformed by it.
+
+        Why both at once: the transformed training rows are needed to find collinear
+        columns anyway, and transforming 200,000 rows twice more cost a fifth of a fit.
+        """
         finite = np.where(np.isfinite(train), train, np.nan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            self.logged = np.nanmin(finite, axis=0) >= 0
-            moved = self._log(finite)
-            self.center = np.nanmean(moved, axis=0)
-            self.scale = np.nanstd(moved, axis=0)
-        self.keep = np.isfinite(self.scale) & (self.scale > 1e-9)
-        self.keep[self.keep] = independent_columns(self._standardise(train)[:, self.keep])
+            logged = np.nanmin(finite, axis=0) >= 0
+            moved = _log_columns(finite, logged)
+            center = np.nanmean(moved, axis=0)
+            scale = np.nanstd(moved, axis=0)
+        keep = np.isfinite(scale) & (scale > 1e-9)
+        scaler = cls(logged, center, scale, keep)
+        z = scaler._standardise_logged(moved)
+        keep[keep] = independent_columns(z[:, keep])
+        return scaler, z[:, keep]
 
-    def _log(self, x: np.ndarray) -> np.ndarray:
-        return np.where(self.logged, np.log1p(np.clip(x, 0, None)), x)
-
-    def _standardise(self, x: np.ndarray) -> np.ndarray:
+    def _standardise_logged(self, moved: np.ndarray) -> np.ndarray:
         safe_scale = np.where(np.isfinite(self.scale) & (self.scale > 1e-9), self.scale, 1.0)
-        z = (self._log(np.where(np.isfinite(x), x, np.nan)) - self.center) / safe_scale
+        z = (moved - self.center) / safe_scale
         return np.clip(np.nan_to_num(z, nan=0.0), -6, 6)  # missing → the training mean
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self._standardise(x)[:, self.keep]
+        finite = np.where(np.isfinite(x), x, np.nan)
+        return self._standardise_logged(_log_columns(finite, self.logged))[:, self.keep]
+
+
+def _log_columns(x: np.ndarray, logged: np.ndarray) -> np.ndarray:
+    """log1p of the ``logged`` columns (clipped at 0), the others as they are."""
+    return np.where(logged, np.log1p(np.clip(x, 0, None)), x)
 
 
 def nb_loglik(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
@@ -530,9 +548,9 @@ class NegBinGLM:
         # Small dense problems: multi-threaded BLAS only adds contention (measured 23 s
         # vs 3.5 s for 12 horizons on 2 busy cores), and backtests parallelise by process.
         with threadpool_limits(limits=1):
-            scaler = _Scaler(x)
+            scaler, z = _Scaler.fit(x)
             params, alphas, regularised = fit_negbin(
-                scaler(x), y, offset, self.ridge, groups, len(LEVEL_EDGES) + 1
+                z, y, offset, self.ridge, groups, len(LEVEL_EDGES) + 1
             )
         if regularised:
             self.regularised.append(h)
