@@ -47,7 +47,6 @@ import json
 import logging
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -62,6 +61,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import tables  # noqa: E402
 from data.registry import Region, Registry  # noqa: E402
 from forecast.backtest import run_backtest  # noqa: E402
 from forecast.draws import Draws  # noqa: E402
@@ -375,11 +375,6 @@ def run_child(args: argparse.Namespace, n: int, model: str, executor: str, repea
     return Measurement(**json.loads(lines[-1]))
 
 
-def _median(values: list[float]) -> float:
-    finite = [v for v in values if v == v]
-    return statistics.median(finite) if finite else float("nan")
-
-
 def summarise(rows: list[Measurement], args: argparse.Namespace) -> list[dict[str, Any]]:
     """Medians over repeats, series/second and the ratio to the serial run of the same cell."""
     table: list[dict[str, Any]] = []
@@ -391,14 +386,14 @@ def summarise(rows: list[Measurement], args: argparse.Namespace) -> list[dict[st
             "model": model,
             "executor": executor,
             "repeats": len(group),
-            "start_s": _median([r.start_s for r in group]),
-            "refit_s": _median([r.refit_s for r in group]),
-            "backtest_s": _median([r.backtest_s for r in group]),
+            "start_s": tables.median([r.start_s for r in group]),
+            "refit_s": tables.median([r.refit_s for r in group]),
+            "backtest_s": tables.median([r.backtest_s for r in group]),
             "rss_main_mb": max((r.rss_main_mb for r in group), default=float("nan")),
             "rss_worker_mb": max((r.rss_worker_mb for r in group), default=float("nan")),
             "traced_mb": max((r.traced_mb for r in group), default=float("nan")),
-            "draws_mb": _median([r.draws_mb for r in group]),
-            "cpu_s": _median([r.cpu_s for r in group]),
+            "draws_mb": tables.median([r.draws_mb for r in group]),
+            "cpu_s": tables.median([r.cpu_s for r in group]),
             "errors": sorted({r.error for r in group if r.error}),
         }
         # series/second: series forecast per second (the backtest refits each series at
@@ -443,32 +438,12 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _cell(value: Any, spec: str) -> str:
-    if isinstance(value, float) and value != value:
-        return "–"
-    return spec.format(value)
-
-
 def table_rows(
     table: list[dict[str, Any]], tracemalloc_on: bool
 ) -> tuple[list[str], list[list[str]]]:
     """Headers and formatted cells (errors appended as the last column)."""
-    columns = list(COLUMNS)
-    if tracemalloc_on:
-        columns.append(("traced_mb", "traced MB", "{:,.0f}"))
-    headers = [title for _, title, _ in columns] + ["errors"]
-    rows = [
-        [_cell(entry[key], spec) for key, _, spec in columns] + ["; ".join(entry["errors"])]
-        for entry in table
-    ]
-    return headers, rows
-
-
-def markdown(headers: list[str], rows: list[list[str]]) -> str:
-    """A GitHub markdown table."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
+    extra = [("traced_mb", "traced MB", "{:,.0f}")] if tracemalloc_on else []
+    return tables.table_rows(table, list(COLUMNS) + extra)
 
 
 def print_table(headers: list[str], rows: list[list[str]], title: str) -> None:
@@ -478,7 +453,7 @@ def print_table(headers: list[str], rows: list[list[str]], title: str) -> None:
         from rich.table import Table
     except ImportError:  # pragma: no cover - rich ships with typer
         print(title)
-        print(markdown(headers, rows))
+        print(tables.markdown(headers, rows))
         return
     table = Table(title=title, show_lines=False)
     for i, header in enumerate(headers):
@@ -610,13 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     headers, cells = table_rows(table, args.tracemalloc)
     print_table(headers, cells, title)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        if args.out.suffix == ".json":
-            payload = {"title": title, "summary": table, "runs": [asdict(r) for r in rows]}
-            args.out.write_text(json.dumps(payload, indent=2, default=str))
-        else:
-            args.out.write_text(f"{title}\n\n{markdown(headers, cells)}\n")
-        print(f"written: {args.out}")
+        tables.write_table(args.out, title, headers, cells, table, [asdict(r) for r in rows])
     return 0 if not any(r.error for r in rows) else 1
 
 
