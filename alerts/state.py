@@ -24,6 +24,7 @@ from sqlalchemy import (
     Engine,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -34,6 +35,7 @@ from sqlalchemy import (
 )
 
 from alerts.rules import AlertRule
+from data.db import ensure_tables
 
 State = Literal["inactive", "pending", "firing", "resolved"]
 NOTIFIED_STATES: tuple[State, ...] = ("firing", "resolved")
@@ -87,6 +89,8 @@ alert_transitions = Table(
     # queued → delivered | failed | partial | not_sent (pending) | no_notifiers
     Column("delivery_status", String(16), nullable=False),
     UniqueConstraint("region", "series", "refit_id", "to_state", name="uq_alert_transition"),
+    # the evaluation reads a refit's queued transitions; the unique key starts with region
+    Index("ix_alert_transitions_refit_id", "refit_id"),
 )
 
 alert_deliveries = Table(
@@ -102,6 +106,9 @@ alert_deliveries = Table(
     Column("error", Text),
     Column("duration_ms", Float),
     Column("at", DateTime(timezone=True), nullable=False),
+    # GET /alerts/transitions reads the deliveries of each transition (PostgreSQL does not
+    # index a foreign key by itself)
+    Index("ix_alert_deliveries_transition_id", "transition_id"),
 )
 
 data_quality_flags = Table(
@@ -120,8 +127,12 @@ data_quality_flags = Table(
 
 
 def create_alert_tables(engine: Engine) -> None:
-    """Create the alert tables if missing (idempotent; safe from several processes)."""
-    metadata.create_all(engine, checkfirst=True)
+    """Create the alert tables and their indexes where missing.
+
+    Idempotent and safe from several processes; the database is checked once per engine and
+    process (:func:`data.db.ensure_tables`), not on every read.
+    """
+    ensure_tables(engine, metadata)
 
 
 def utcnow() -> datetime:

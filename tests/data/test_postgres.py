@@ -7,10 +7,8 @@ a schema of its own (created, then dropped), chosen through the connection's sea
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
-from urllib.parse import quote
+from collections.abc import Iterator
 
 import pandas as pd
 import pytest
@@ -20,39 +18,16 @@ from data.demo import demo_panel
 from data.schema import validate_panel
 from data.store import Store, open_store
 from riskcast.errors import StoreUnavailableError
+from tests.pg import fresh_schema, schema_url, server_url
 
 pytestmark = pytest.mark.postgres
 
-URL_VARIABLE = "RISKCAST_TEST_POSTGRES_URL"
-
-
-def server_url() -> str:
-    url = os.environ.get(URL_VARIABLE)
-    if not url:
-        pytest.skip(f"{URL_VARIABLE} is not set: no PostgreSQL server to test against")
-    try:
-        engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(sa.text("select 1"))
-        engine.dispose()
-    except sa.exc.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at {URL_VARIABLE} is unreachable: {exc.orig}")
-    return url
-
 
 @pytest.fixture
-def pg_url() -> str:
+def pg_url() -> Iterator[str]:
     """A URL whose connections use a fresh schema; the schema is dropped afterwards."""
-    url = server_url()
-    schema = f"rc_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in url else "?"
-    yield f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with fresh_schema("rc_test") as (schema, _):
+        yield schema_url(server_url(), schema)
 
 
 @pytest.fixture
