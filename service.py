@@ -364,7 +364,7 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
         store = _store(request)
         present: set[str] | None = None
         if with_data:
-            present = set(store.load_panel()["region"].astype(str).unique())
+            present = set(store.regions_with_data())  # one SELECT DISTINCT, not the panel
         out = []
         for region in store.registry():
             if level and region.level != level:
