@@ -96,7 +96,14 @@ class Executor(Protocol):
 
 
 class _ClosingContext:
-    """``with`` support shared by the executors: close on exit, even after an error."""
+    """What the executors share: ``map`` as a collected ``imap``, and ``with`` support that
+    closes on exit, even after an error."""
+
+    def map(
+        self, fn: Callable[..., Out], items: Iterable[Any], *, shared: Any = NOTHING
+    ) -> list[Out]:
+        """Every result, in the order of ``items``."""
+        return list(self.imap(fn, items, shared=shared))  # type: ignore[attr-defined]
 
     def __enter__(self) -> Any:
         return self
@@ -125,11 +132,6 @@ class SerialExecutor(_ClosingContext):
     name = "serial"
     n_workers = 1
 
-    def map(
-        self, fn: Callable[..., Out], items: Iterable[Any], *, shared: Any = NOTHING
-    ) -> list[Out]:
-        return list(self.imap(fn, items, shared=shared))
-
     def imap(
         self, fn: Callable[..., Out], items: Iterable[Any], *, shared: Any = NOTHING
     ) -> Iterator[Out]:
@@ -155,11 +157,6 @@ class LocalExecutor(_ClosingContext):
     def __init__(self, n_workers: int = 0) -> None:
         self.n_workers = _worker_count(n_workers)
         self._pool = ProcessPoolExecutor(max_workers=self.n_workers, initializer=_pin_blas_threads)
-
-    def map(
-        self, fn: Callable[..., Out], items: Iterable[Any], *, shared: Any = NOTHING
-    ) -> list[Out]:
-        return list(self.imap(fn, items, shared=shared))
 
     def imap(
         self, fn: Callable[..., Out], items: Iterable[Any], *, shared: Any = NOTHING
@@ -211,11 +208,6 @@ class DaskExecutor(_ClosingContext):
             self._client = Client(self._cluster)
         self.n_workers = len(self._client.scheduler_info().get("workers", {})) or 1
         log.info("dask executor on %s", self._client.scheduler.address)
-
-    def map(
-        self, fn: Callable[..., Out], items: Iterable[Any], *, shared: Any = NOTHING
-    ) -> list[Out]:
-        return list(self.imap(fn, items, shared=shared))
 
     def imap(
         self, fn: Callable[..., Out], items: Iterable[Any], *, shared: Any = NOTHING
