@@ -88,7 +88,11 @@ def test_local_pool_loads_a_shared_object_once_per_worker(tmp_path, monkeypatch)
         # a second call ships its own object: the workers never reuse the first one
         again = executor.map(shifted_draws, items, shared=second)
         assert same_arrays([seeded_draws(i) + second for i in items], [g[0] for g in again])
-        assert {loads for _, _, loads in again} == {2}
+        # each worker loads the new object once more (a worker that sat out the first call,
+        # as a lazily started pool worker may, loads it for the first time)
+        before = {pid: loads for _, pid, loads in got}
+        for _, pid, loads in again:
+            assert loads == before.get(pid, 0) + 1
 
         # a caller that stops early still leaves no file behind
         stream = executor.imap(shifted_draws, items, shared=first)
