@@ -15,11 +15,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The weekly job on the synthetic demo: ingest the demo panel, log a backtest of the
-# benchmarks and the default model to MLflow (a parent run with nested model runs), then
-# run the weekly job once (refit, forecast, risk, alerts, bulletin, MLflow run).
+# benchmarks and the default model to MLflow (a parent run with nested model runs), promote
+# its winner to champion by the documented rule (it must beat the current champion on
+# crps_log over the same origins and data), then run the weekly job once with that champion
+# (refit, forecast, risk, alerts, bulletin, MLflow run).
 run: $(STAMP)
 	$(BIN)/riskcast demo-data
-	$(BIN)/riskcast experiments run experiments/specs/demo.toml
+	$(BIN)/riskcast experiments run experiments/specs/demo.toml --no-progress
+	$(BIN)/riskcast experiments promote --best
 	$(BIN)/riskcast run
 
 test: $(STAMP)

@@ -103,13 +103,20 @@ def champion_model_name(default: str) -> tuple[str, str | None]:
     Raises:
         StoreUnavailableError: when the MLflow store or registry is down.
     """
+    model, run_id, _ = champion_model_version(default)
+    return model, run_id
+
+
+def champion_model_version(default: str) -> tuple[str, str | None, str | None]:
+    """Like :func:`champion_model_name`, plus the registered model version (None without
+    a champion), so a refit can record exactly which version made it."""
     try:
         current = champion()
     except MlflowException as exc:
         raise StoreUnavailableError(f"MLflow store unavailable: {exc}") from exc
     if current is None or not current.model:
-        return default, None
-    return current.model, current.run_id
+        return default, None, None
+    return current.model, current.run_id, current.version
 
 
 def _comparability(run: Run) -> dict[str, str | None]:
@@ -226,3 +233,39 @@ def promote(
     )
     log.info("%s", result.describe())
     return result
+
+
+def promote_best(*, force: bool = False, reason: str | None = None) -> str:
+    """Promote the winner of the newest comparable backtest set, by the rule of :func:`promote`.
+
+    The documented path after ``make run``: the top row of ``riskcast experiments compare``
+    (default experiment, newest set, ranked by the primary metric) is the candidate. When it
+    is already the champion, or does not strictly beat it, the champion is kept and the
+    returned line says why: re-running the same backtest must not fail ``make run``.
+
+    Returns:
+        One line for people: what was promoted, or why the champion was kept.
+
+    Raises:
+        RiskcastError: no backtest logged yet, or a candidate that cannot be compared with
+            the champion (other origins or data: rerun the backtest, or ``--force --reason``).
+    """
+    from experiments.compare import leaderboard
+
+    table = leaderboard(latest=True)
+    top = table.iloc[0]
+    run_id, model, metric = str(top["run_id"]), str(top["model"]), table.attrs["metric"]
+    current = champion()
+    if current is not None and not force:
+        incumbent = tracking.client().get_run(current.run_id)
+        theirs = incumbent.data.metrics.get(metric)
+        same_set = _comparability(incumbent) == _comparability(_get_run(tracking.client(), run_id))
+        if current.run_id == run_id or (
+            same_set and theirs is not None and not float(top[metric]) < theirs
+        ):
+            return (
+                f"champion kept: {current.model} (run {current.run_id}, version "
+                f"{current.version}); the best of the newest backtest, {model} (run {run_id}, "
+                f"{metric} {float(top[metric]):.4f}), does not beat it"
+            )
+    return promote(run_id, force=force, reason=reason).describe()

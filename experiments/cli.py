@@ -10,7 +10,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from forecast.cli import TrackedBacktest, add_backtest_tracker
 from riskcast.console import make_console
+from riskcast.errors import InputError
 
 experiments_app = typer.Typer(
     help="MLflow experiments: list runs, compare models, run a spec grid, promote a champion.",
@@ -25,6 +27,8 @@ def _format(value: object) -> str:
 
 
 def _rich_table(frame: pd.DataFrame, title: str, columns: list[str] | None = None) -> Table:
+    """A table that shrinks to the terminal: cells are cut with "…", never folded into
+    fragments; run ids stay whole (they are copied into ``promote``)."""
     table = Table(title=title, show_lines=False)
     shown = columns or list(frame.columns)
     for column in shown:
@@ -32,40 +36,66 @@ def _rich_table(frame: pd.DataFrame, title: str, columns: list[str] | None = Non
         table.add_column(
             column,
             justify="right" if numeric else "left",
-            overflow="fold",
-            no_wrap=column in ("run_id", "model", "name", "started"),
+            overflow="fold" if column.endswith("run_id") else "ellipsis",
+            no_wrap=True,
+            min_width=32 if column.endswith("run_id") else None,
         )
     for _, row in frame[shown].iterrows():
         table.add_row(*(escape(_format(row[c])) for c in shown))
     return table
 
 
-def _leaderboard_columns(table: pd.DataFrame) -> list[str]:
-    """The columns a terminal has room for: ranking metric, skill, a few horizons, run id."""
+def _print_json(frame: pd.DataFrame, **extra: object) -> None:
+    """Every column of ``frame`` as JSON rows (NaN as null), for scripts."""
+    rows = json.loads(frame.to_json(orient="records", date_format="iso"))
+    typer.echo(json.dumps({**extra, "rows": rows}, indent=1, default=str))
+
+
+def _leaderboard_columns(table: pd.DataFrame, *, wide: bool = False) -> list[str]:
+    """The columns to print: by default the few that fit 100 columns (rank, model, the
+    ranking metric, skill, CRPS, 90% coverage, run id; the feature-set hash only when the
+    set holds several); ``wide`` adds the per-horizon scores and every headline metric."""
     metric = table.attrs["metric"]
-    wanted = ["rank", "model", "feature_set_hash", metric, "skill"]
-    wanted += [c for c in table.columns if c.startswith(f"{metric}_h")]
-    wanted += ["crps", "coverage_90", "brier_skill", "run_id"]
+    several_sets = table["feature_set_hash"].nunique() > 1 if "feature_set_hash" in table else False
+    wanted = ["rank", "model"]
+    if wide or several_sets:
+        wanted.append("feature_set_hash")
+    wanted += [metric, "skill"]
+    if wide:
+        wanted += [c for c in table.columns if c.startswith(f"{metric}_h")]
+        wanted += [c for c in table.columns if c not in wanted and c not in ("options",)]
+    else:
+        wanted += ["crps", "coverage_90", "run_id"]
     return list(dict.fromkeys(c for c in wanted if c in table.columns))
+
+
+WideOption = typer.Option(False, "--wide", help="Every column (needs a wide terminal).")
+JsonOption = typer.Option(False, "--json", help="Print JSON (every column) instead of a table.")
 
 
 @experiments_app.command("list")
 def list_command(
     experiment: str | None = typer.Option(None, "--experiment", "-e", help="One experiment."),
     limit: int = typer.Option(30, help="At most this many runs."),
+    wide: bool = WideOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """List backtest and refit runs, newest first."""
     from experiments.compare import list_runs
     from experiments.tracking import tracking_uri
 
     runs = list_runs(experiment, limit=limit)
+    if as_json:
+        _print_json(runs, tracking_uri=tracking_uri())
+        return
     console = make_console()
     if runs.empty:
-        console.print(f"no riskcast runs in {tracking_uri()} yet")
+        console.print(f"no riskcast runs in {tracking_uri()} yet", markup=False)
         return
-    shown = ["run_id", "name", "kind", "started", "trigger", "models", "data_fingerprint"]
-    if experiment is None:
-        shown.insert(0, "experiment")
+    shown = ["run_id", "kind", "started", "trigger", "models"]
+    if wide:
+        shown = ["experiment", "run_id", "name", *shown[1:], "origins", "data_fingerprint"]
+        shown += ["synthetic"]
     console.print(_rich_table(runs, f"riskcast runs in {tracking_uri()}", shown))
 
 
@@ -79,9 +109,12 @@ def compare_command(
     ),
     parent: str | None = typer.Option(None, "--parent", help="Only this backtest's runs."),
     latest: bool = typer.Option(
-        False, "--latest", help="Rank the newest comparable set instead of refusing."
+        True,
+        "--latest/--strict",
+        help="Rank the newest comparable set (default), or refuse when runs differ.",
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    wide: bool = WideOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """Leaderboard of models scored on the same origins, regions and data, with skill."""
     from experiments.compare import leaderboard, leaderboard_json
@@ -93,20 +126,25 @@ def compare_command(
     table = leaderboard(experiment, metric, parent_run_id=parent, latest=latest)
     attrs = table.attrs
     on = attrs["comparable_on"]
-    shown = _leaderboard_columns(table)
     console = make_console()
     title = f"{attrs['experiment']}: ranked by {attrs['metric']} (lower is better unless noted)"
-    console.print(_rich_table(table, title, shown))
+    console.print(_rich_table(table, title, _leaderboard_columns(table, wide=wide)))
+    parents = ", ".join(attrs["parent_run_ids"])
     console.print(
-        f"same origins ({on['n_origins']}: {on['origins'][:60]}), {on['n_regions']} regions, "
-        f"horizon {on['horizon']}, series {on['series']}, data {on['data_fingerprint'][:12]}"
+        f"ranked: the newest of {attrs['comparable_sets']} comparable set(s), backtest "
+        f"run(s) {parents}: same origins ({on['n_origins']}: {on['origins'][:60]}), "
+        f"{on['n_regions']} regions, horizon {on['horizon']}, series {on['series']}, data "
+        f"{on['data_fingerprint'][:12]}"
         + (" — SYNTHETIC demo data" if on.get("synthetic") == "true" else ""),
         markup=False,
     )
+    if attrs["comparable_sets"] > 1 and parent is None:
+        console.print("older sets: pick one with --parent RUN_ID (see `riskcast experiments list`)")
     if attrs["benchmark"]:
         console.print(
             f"skill = 1 − {attrs['metric']} / {attrs['metric']} of {attrs['benchmark']} "
-            f"({attrs['benchmark_value']:.4f}); > 0 beats the benchmark"
+            f"({attrs['benchmark_value']:.4f}); > 0 beats the benchmark",
+            markup=False,
         )
     else:
         console.print("no conflictology run in this set: skill not available")
@@ -124,26 +162,41 @@ def run_command(
 
     loaded = load_spec(spec)
     parents = run_spec(spec, trigger="cli", progress=progress)
+    table = leaderboard(loaded.experiment, latest=True)
     console = make_console()
     console.print(
-        f"logged {len(parents)} backtest(s) to experiment '{loaded.name}': " + ", ".join(parents)
+        f"logged {len(parents)} backtest(s) of spec '{loaded.name}' to experiment "
+        f"'{table.attrs['experiment']}': " + ", ".join(parents),
+        markup=False,
     )
-    table = leaderboard(loaded.name, latest=True)
-    shown = _leaderboard_columns(table)
-    console.print(_rich_table(table, f"{loaded.name}: ranked by {table.attrs['metric']}", shown))
-    console.print(f"open the MLflow UI: {ui_command()}")
+    title = f"{loaded.name}: ranked by {table.attrs['metric']}"
+    console.print(_rich_table(table, title, _leaderboard_columns(table)))
+    console.print(f"open the MLflow UI: {ui_command()}", markup=False)
 
 
 @experiments_app.command("promote")
 def promote_command(
-    run_id: str = typer.Argument(..., help="A backtest model run id."),
+    run_id: str | None = typer.Argument(None, help="A backtest model run id."),
+    best: bool = typer.Option(
+        False, "--best", help="The top run of `experiments compare` (the newest set)."
+    ),
     force: bool = typer.Option(False, "--force", help="Skip the comparison (needs --reason)."),
     reason: str | None = typer.Option(None, "--reason", help="Why, recorded as a tag."),
 ) -> None:
-    """Make a run's model the champion if it beats the current one on crps_log."""
-    from experiments.champion import promote
+    """Make a run's model the champion if it beats the current one on crps_log.
 
-    typer.echo(promote(run_id, force=force, reason=reason).describe())
+    With --best, the winner of the newest comparable backtest is the candidate; when it
+    does not beat the champion (e.g. the same backtest again), the champion stays and the
+    command says so without failing.
+    """
+    from experiments.champion import promote, promote_best
+
+    if (run_id is None) == (not best):
+        raise InputError("give a RUN_ID or --best (not both)", field="run_id")
+    if best:
+        typer.echo(promote_best(force=force, reason=reason))
+        return
+    typer.echo(promote(run_id or "", force=force, reason=reason).describe())
 
 
 @experiments_app.command("champion")
@@ -166,6 +219,28 @@ def ui_command_cli() -> None:
     typer.echo(ui_command())
 
 
+def log_cli_backtest(run: TrackedBacktest) -> str:
+    """Log a ``riskcast backtest`` to the backtest experiment; the line the command prints."""
+    from experiments.runs import log_backtest
+    from experiments.tracking import experiments_config
+
+    parent = log_backtest(
+        run.result,
+        panel=run.panel,
+        trigger="cli",
+        registry=run.registry,
+        model_options=run.options,
+        n_draws=run.n_draws,
+        seed=run.seed,
+    )
+    experiment = experiments_config().backtest_experiment
+    return (
+        f"logged to MLflow experiment '{experiment}' as run {parent} "
+        "(rank it: riskcast experiments compare)"
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add this layer's commands to the `riskcast` app."""
+    """Add this layer's commands to the `riskcast` app, and log every ``riskcast backtest``."""
     app.add_typer(experiments_app, name="experiments")
+    add_backtest_tracker(log_cli_backtest)

@@ -71,7 +71,7 @@ def _model_runs(experiment: str | None, parent_run_id: str | None) -> pd.DataFra
     if runs.empty:
         raise RiskcastError(
             f"experiment '{name}' has no backtest model runs to compare; "
-            "run `riskcast experiments run SPEC` first"
+            "run `riskcast backtest …` or `riskcast experiments run SPEC` first"
         )
     runs = runs[runs["status"] == "FINISHED"]
     if parent_run_id is not None:
@@ -156,7 +156,9 @@ def leaderboard(
         One row per model variant (latest run per model × options × feature set), best first:
         ``rank, model, feature_set_hash, options, <metric>, skill, <metric>_h1 …,`` headline
         metrics, ``run_id``, ``parent_run_id``. ``attrs`` holds ``metric``, ``benchmark`` and
-        ``comparable_on`` (the shared origins, data fingerprint, horizon, series).
+        ``comparable_on`` (the shared origins, data fingerprint, horizon, series),
+        ``comparable_sets`` (how many sets the experiment holds) and ``parent_run_ids``
+        (the backtests ranked).
 
     Raises:
         RiskcastError: no runs, or runs that are not comparable (see :func:`select_comparable`).
@@ -165,6 +167,7 @@ def leaderboard(
     metric = metric or tracking.experiments_config().primary_metric
     runs = _model_runs(experiment, parent_run_id)
     _check_metric(runs, metric)
+    n_sets = len(comparable_groups(runs))
     runs = select_comparable(runs, latest=latest)
     for column in ("params.options_hash", "params.feature_set_hash", "params.options"):
         if column not in runs:
@@ -202,6 +205,8 @@ def leaderboard(
         "metric": metric,
         "benchmark": BENCHMARK if len(benchmark) else None,
         "benchmark_value": None if math.isnan(reference) else reference,
+        "comparable_sets": n_sets,
+        "parent_run_ids": sorted(set(table["parent_run_id"].dropna().astype(str))),
         "comparable_on": {
             "origins": str(first.get("params.origins", "")),
             "n_origins": str(first.get("params.n_origins", "")),

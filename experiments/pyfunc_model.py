@@ -33,7 +33,7 @@ import mlflow
 import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.pyfunc import PythonModel
-from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
+from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
 
 from forecast.output import FORECAST_COLUMNS
 from riskcast.errors import InputError
@@ -50,12 +50,19 @@ OUTPUT_COLUMNS = FORECAST_COLUMNS
 
 
 def _signature(config: dict[str, Any]) -> ModelSignature:
+    """The model's input, output and params schema.
+
+    ``value`` is declared ``Any``: a panel read back from ``riskcast export`` holds integer
+    counts (int64), which MLflow refuses to cast to a ``double`` column ("Can not safely
+    convert int64 to float64"), while other panels hold floats. :func:`to_panel` validates
+    and converts the values itself.
+    """
     inputs = Schema(
         [
             ColSpec("string", "region"),
             ColSpec("string", "month"),
             ColSpec("string", "series"),
-            ColSpec("double", "value"),
+            ColSpec(AnyType(), "value"),
             ColSpec("string", "source", required=False),
         ]
     )

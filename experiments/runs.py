@@ -423,6 +423,7 @@ def log_refit(
     feature_config: Any = None,
     escalation_rule: Any = None,
     champion_run_id: str | None = None,
+    champion_version: str | None = None,
     log_model: bool = True,
 ) -> str:
     """Log one production forecast (a ``forecast.pipeline.ForecastResult``) as a run.
@@ -439,6 +440,8 @@ def log_refit(
         escalation_rule: the rule; default the ``[escalation]`` section.
         champion_run_id: the champion run the model name came from, if any (tagged so an
             analyst can trace a bulletin to the backtest that chose its model).
+        champion_version: the registered model version behind the ``champion`` alias when
+            the refit ran (tag ``champion_version``).
         log_model: also log the model as a pyfunc model.
 
     Returns:
@@ -460,6 +463,8 @@ def log_refit(
     tags |= {"model": draws.model, "series": draws.series, "regions_hash": set_hash(regions)}
     if champion_run_id:
         tags["champion_run_id"] = champion_run_id
+    if champion_version:
+        tags["champion_version"] = champion_version
     params = {
         "model": draws.model,
         "series": draws.series,

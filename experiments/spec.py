@@ -1,12 +1,14 @@
 """Experiment specs: a TOML grid of models × feature sets × origins, run and logged in one go.
 
-A spec (see ``experiments/specs/mali_baselines.toml``) names the MLflow experiment, the
+A spec (see ``experiments/specs/mali_baselines.toml``) names the grid (a tag on every run), the
 models, the feature sets and the backtest origins — either fixed (``origins =
 "2016-12:2020-12:6"`` or a list of ``YYYY-MM``) or relative to the data's last month
 (``last_origins = 4`` with ``origin_step = 6``: the latest origins whose whole horizon is
 observed), so a spec keeps working as data arrive. Each feature set is one backtest (one
 parent run) with a nested run per model; all of a spec's backtests share origins and data, so
-``riskcast experiments compare --experiment NAME`` ranks them together.
+``riskcast experiments compare`` ranks them together. The backtests go to the experiment that
+``riskcast backtest``, ``experiments compare``, ``GET /experiments`` and the bulletin use
+(``[experiments] backtest_experiment``) unless the spec names another one.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ class ExperimentSpec(StrictSection):
     """One experiment grid.
 
     Attributes:
-        name: the MLflow experiment the backtests are logged to.
+        name: the grid's name, tagged ``spec`` on every run it logs.
+        experiment: the MLflow experiment the backtests go to; default
+            ``[experiments] backtest_experiment``, the one every reader looks at.
         description: a sentence for people (an experiment tag).
         data: ``store`` (the ingested panel) or ``demo`` (the synthetic demo panel).
         series: the series forecast and scored.
@@ -51,6 +55,7 @@ class ExperimentSpec(StrictSection):
     """
 
     name: str
+    experiment: str | None = None
     description: str = ""
     data: str = Field(default="store", pattern="^(store|demo)$")
     series: str = "fatalities"
@@ -156,7 +161,6 @@ def grid(spec: ExperimentSpec) -> list[tuple[str, dict[str, Any], dict[str, dict
 def _panel_and_registry(spec: ExperimentSpec) -> tuple[pd.DataFrame, Any]:
     if spec.data == "demo":
         from data.demo import demo_panel
-
         from data.regions import load_default_registry
 
         return demo_panel(), load_default_registry()
@@ -232,7 +236,7 @@ def run_spec(
             log_backtest(
                 result,
                 panel=panel,
-                experiment=spec.name,
+                experiment=spec.experiment,
                 trigger=trigger,
                 registry=registry,
                 feature_config=_feature_config(overrides),

@@ -8,6 +8,8 @@ validator, so they work on a file with no database at all.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -52,6 +54,14 @@ WeightsFromOption = Annotated[
     ),
 ]
 """Options ``forecast`` and ``backtest`` share, declared once."""
+
+TrackOption = Annotated[
+    bool,
+    typer.Option(
+        "--track/--no-track",
+        help="Log the backtest to MLflow: a parent run with one nested run per model.",
+    ),
+]
 
 
 def read_panel_csv(path: Path) -> pd.DataFrame:
@@ -165,10 +175,11 @@ def forecast_command(
         typer.Option("--origin", help="Forecast origin YYYY-MM (default: last month with data)."),
     ] = None,
     horizon: Annotated[
-        int | None, typer.Option("--horizon", help="Months ahead, 1..36 (default from [forecast]).")
+        int | None,
+        typer.Option("--horizon", help="Months ahead, 1..36 (default from \\[forecast])."),
     ] = None,
     model: Annotated[
-        str | None, typer.Option("--model", help="Model name (default from [forecast]).")
+        str | None, typer.Option("--model", help="Model name (default from \\[forecast]).")
     ] = None,
     series: Annotated[str, typer.Option("--series", help="Series to forecast.")] = "fatalities",
     samples: Annotated[
@@ -238,7 +249,7 @@ def backtest_command(
     out: Annotated[Path, typer.Option("--out", help="Scores CSV (one row per region-month).")],
     models: Annotated[
         list[str] | None,
-        typer.Option("--model", help="Model to backtest (repeat; default from [forecast])."),
+        typer.Option("--model", help="Model to backtest (repeat; default from \\[forecast])."),
     ] = None,
     horizon: Annotated[int | None, typer.Option("--horizon", help="Months ahead, 1..36.")] = None,
     draws: DrawsOption = None,
@@ -253,7 +264,7 @@ def backtest_command(
     panel_file: PanelOption = None,
     executor_name: Annotated[
         str | None,
-        typer.Option("--executor", help="serial, local or dask (default from [executor])."),
+        typer.Option("--executor", help="serial, local or dask (default from \\[executor])."),
     ] = None,
     forecasts_out: Annotated[
         Path | None,
@@ -263,11 +274,13 @@ def backtest_command(
         bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
     ] = True,
     weights_from: WeightsFromOption = None,
+    track: TrackOption = True,
 ) -> None:
     """Backtest models on rolling origins and print their scores side by side.
 
     Writes the per region-month scores to --out and the per-model (and per-horizon)
-    summary next to it as <out>.summary.csv and <out>.by_horizon.csv.
+    summary next to it as <out>.summary.csv and <out>.by_horizon.csv, and logs the
+    backtest to MLflow (a parent run, one nested run per model) unless --no-track.
     """
     from forecast.backtest import run_backtest
     from forecast.geometry import validate_horizon
@@ -281,6 +294,10 @@ def backtest_command(
     origin_list = parse_month_span(origins)
     panel, registry = load_panel(panel_file)
     executor = _make_executor(executor_name)
+    options = {
+        name: _options(config, name, weights_from if name == "ensemble" else None)
+        for name in chosen
+    }
     try:
         result = run_backtest(
             panel,
@@ -294,10 +311,7 @@ def backtest_command(
             executor=executor,
             progress=progress,
             regions=_split_regions(regions),
-            options={
-                name: _options(config, name, weights_from if name == "ensemble" else None)
-                for name in chosen
-            },
+            options=options,
         )
     finally:
         if executor is not None:
@@ -324,6 +338,43 @@ def backtest_command(
         for _, row in result.notes.drop_duplicates("model").iterrows():
             console.print(f"  e.g. {row['model']} {row['origin']} {row['region']}: {row['note']}")
     console.print(f"wrote {len(result.scores)} scored region-months to {out}")
+    if track:
+        run = TrackedBacktest(result, panel, registry, options, config.n_draws, config.seed)
+        for line in track_backtest(run):
+            console.print(line, markup=False)
+
+
+@dataclass(frozen=True)
+class TrackedBacktest:
+    """What a backtest tracker needs: the result and what it was computed from."""
+
+    result: Any
+    panel: pd.DataFrame
+    registry: Any
+    options: dict[str, dict[str, Any]]
+    n_draws: int
+    seed: int
+
+
+BacktestTracker = Callable[[TrackedBacktest], str]
+_trackers: list[BacktestTracker] = []
+
+
+def add_backtest_tracker(tracker: BacktestTracker) -> None:
+    """Register a function that records each ``riskcast backtest`` and returns one line.
+
+    The experiments layer (to the right of this one) registers MLflow logging here, so this
+    layer never imports it.
+    """
+    if tracker not in _trackers:
+        _trackers.append(tracker)
+
+
+def track_backtest(run: TrackedBacktest) -> list[str]:
+    """Run every registered tracker; the lines they return are printed by the command."""
+    if not _trackers:
+        log.warning("no backtest tracker registered: the backtest is not logged")
+    return [tracker(run) for tracker in _trackers]
 
 
 def _options(config: Any, model: str, weights_from: Path | None) -> dict[str, Any]:

@@ -155,12 +155,13 @@ def weekly_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[s
         registry = store.registry()
         origin = last_month_with_data(panel, params.series)
     with _step("champion", details):
-        from experiments.champion import champion_model_name
+        from experiments.champion import champion_model_version
 
-        model, champion_run_id = champion_model_name(params.default_model)
+        model, champion_run_id, version = champion_model_version(params.default_model)
     details.update(
         model=model,
         champion_run_id=champion_run_id,
+        champion_version=version,
         origin=format_month(origin),
         series=params.series,
         horizon=params.horizon,
@@ -194,6 +195,7 @@ def weekly_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[s
             seed=params.seed,
             registry=registry,
             champion_run_id=champion_run_id,
+            champion_version=version,
         )
     details["mlflow_run_id"] = mlflow_run_id
     with _step("publish", details):

@@ -90,7 +90,7 @@ def test_promotion_refuses_other_origins_and_cli_reports(store, panel, registry)
 
 
 @pytest.mark.slow
-def test_champion_pyfunc_predicts_from_a_panel(store, panel, registry) -> None:
+def test_champion_pyfunc_predicts_from_a_panel(store, panel, registry, tmp_path) -> None:
     result = small_backtest(panel, registry, models=["conflictology"])
     run_id = _model_runs(store, log_backtest(result, panel=panel, registry=registry))[
         "conflictology"
@@ -105,6 +105,14 @@ def test_champion_pyfunc_predicts_from_a_panel(store, panel, registry) -> None:
     quantiles = frame[["q0.05", "q0.25", "q0.50", "q0.75", "q0.95"]].to_numpy()
     assert (quantiles[:, 1:] >= quantiles[:, :-1]).all()
     assert frame["p_escalation"].between(0, 1).all()
+    # a panel read back from CSV, as `riskcast export` writes it: integer counts (int64)
+    exported = tmp_path / "panel.csv"
+    as_text.assign(value=as_text["value"].round().astype("int64")).to_csv(exported, index=False)
+    from_csv = pd.read_csv(exported)
+    assert from_csv["value"].dtype == "int64"
+    assert len(model.predict(from_csv, params={"horizon": 1, "n_draws": 100})) == len(
+        frame[frame["horizon"] == 1]
+    )
     earlier = model.predict(as_text, params={"horizon": 2, "origin": "2020-12", "n_draws": 200})
     assert set(earlier["month"]) == {"2021-01", "2021-02"}
     with pytest.raises(Exception, match="month"):

@@ -66,7 +66,7 @@ def test_run_spec_logs_one_backtest_per_feature_set(tmp_path, store, panel, regi
     client = MlflowClient(store)
     names = {client.get_run(p).data.tags["feature_set"] for p in parents}
     assert names == {"default", "lags12"}
-    table = leaderboard("grid")  # same origins and data: one comparable set
+    table = leaderboard()  # the default experiment; same origins and data: one set
     assert len(table) == 4
     bench = table[table["model"] == "conflictology"]
     assert bench["feature_set_hash"].nunique() == 2  # the two feature sets stay apart
