@@ -409,7 +409,57 @@ def _make_executor(name: str | None) -> Any:
     return make_executor(name)
 
 
+def export_forecast_command(
+    samples: Annotated[
+        Path, typer.Option("--samples", help="Draws Parquet from `riskcast forecast --samples`.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Parquet file to write.")],
+    country_key: Annotated[
+        Path,
+        typer.Option("--country-key", help="The VIEWS challenge's country_key.csv (id, isoab)."),
+    ],
+    export_format: Annotated[
+        str, typer.Option("--format", help="Output layout; only 'views' (country-month).")
+    ] = "views",
+    active_ids_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--active-ids",
+            help="A VIEWS actuals/features file: its country ids decide between several ids "
+            "the key lists for one ISO3 code (Sudan, Ethiopia …).",
+        ),
+    ] = None,
+) -> None:
+    """Write forecast draws in the VIEWS prediction challenge's layout.
+
+    Parquet with month_id (1 = 1980-01), country_id (by ISO3 through the key), draw and
+    outcome: the file the challenge's evaluation code scores. Regions must be countries.
+    """
+    from data.sources.views_cm import CountryKey
+    from forecast.views import active_ids, to_views, write_views_parquet
+
+    if export_format != "views":
+        raise InputError(f"unknown format '{export_format}'; only 'views'", field="format")
+    if not samples.exists():
+        raise InputError("file not found", file=str(samples))
+    try:
+        draws = pd.read_parquet(samples)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"is not a readable draws Parquet file: {exc}", file=str(samples)) from exc
+    key = CountryKey.load(country_key)
+    active = active_ids(active_ids_from) if active_ids_from is not None else None
+    frame = to_views(draws, key, active=active)
+    write_views_parquet(frame, out)
+    make_console().print(
+        f"wrote {len(frame)} VIEWS rows ({frame['country_id'].nunique()} countries, "
+        f"month_id {frame['month_id'].min()}…{frame['month_id'].max()}, "
+        f"{frame['draw'].nunique()} draws) to {out}",
+        markup=False,
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``forecast`` and ``backtest`` to the `riskcast` app."""
+    """Add ``forecast``, ``backtest`` and ``export-forecast`` to the `riskcast` app."""
     app.command("forecast")(forecast_command)
     app.command("backtest")(backtest_command)
+    app.command("export-forecast")(export_forecast_command)

@@ -41,6 +41,7 @@ XLSX_SHEET = "Data"
 _LINE_RE = re.compile(r"\bline (\d+)")
 PANEL_REQUIRED = ("region", "month", "series", "value")
 _ZIP_MAGIC = b"PK\x03\x04"
+_PARQUET_MAGIC = b"PAR1"
 _SNIFF_BYTES = 8192
 
 
@@ -81,8 +82,36 @@ def is_xlsx(path: Path) -> bool:
         return handle.read(4) == _ZIP_MAGIC
 
 
+def is_parquet(path: Path) -> bool:
+    """True for an Apache Parquet file (its 4-byte signature), whatever its extension."""
+    with path.open("rb") as handle:
+        return handle.read(4) == _PARQUET_MAGIC
+
+
+def read_parquet_rows(path: Path) -> pd.DataFrame:
+    """A whole Parquet file, its index as columns, with ``_row`` = 1-based row number + 1
+    (as if the file had a header row, like the CSV readers).
+
+    Raises:
+        InputError: naming the file when it is truncated or not readable Parquet.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        message = f"is not a readable Parquet file (truncated?): {exc}"
+        raise InputError(message, file=str(path)) from None
+    if any(name is not None for name in frame.index.names):
+        frame = frame.reset_index()
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame[ROW_COLUMN] = range(2, len(frame) + 2)
+    return frame
+
+
 def check_file(path: Path) -> None:
-    """Refuse missing, empty and binary (non-text, non-workbook) files up front.
+    """Refuse missing, empty and binary (non-text, non-workbook, non-Parquet) files up front.
 
     Raises:
         InputError: naming the file and what is wrong with it.
@@ -94,7 +123,7 @@ def check_file(path: Path) -> None:
         raise InputError("is not a regular file", file=file)
     if path.stat().st_size == 0:
         raise InputError("the file is empty (0 bytes)", file=file)
-    if is_xlsx(path):
+    if is_xlsx(path) or is_parquet(path):
         return
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
@@ -127,6 +156,14 @@ def read_header(path: Path) -> list[str]:
     check_file(path)
     if is_xlsx(path):
         return [str(c) for c in read_xlsx(path, nrows=0).columns]
+    if is_parquet(path):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            return [str(c).strip() for c in pq.read_schema(path).names]
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"is not a readable Parquet file: {exc}", file=str(path)) from None
     try:
         header = pd.read_csv(path, nrows=0, encoding=_encoding(path))
     except pd.errors.EmptyDataError:
@@ -244,10 +281,26 @@ def detect_kind(path: Path) -> str:
 
 # The parsers are imported after the file helpers above exist, because ``plain_csv`` takes
 # them from this package (``from data.sources import read_csv_rows``).
-from data.sources import acled, awsd, osac, plain_csv, ucdp, un_peacekeeping  # noqa: E402
+from data.sources import (  # noqa: E402
+    acled,
+    awsd,
+    osac,
+    plain_csv,
+    ucdp,
+    un_peacekeeping,
+    views_cm,
+)
 
 # Detection order: specific real-source layouts first, the generic panel CSV last.
-_MODULES: tuple[ModuleType, ...] = (ucdp, acled, un_peacekeeping, awsd, osac, plain_csv)
+_MODULES: tuple[ModuleType, ...] = (
+    ucdp,
+    acled,
+    un_peacekeeping,
+    awsd,
+    osac,
+    views_cm,
+    plain_csv,
+)
 
 
 def _kinds_of(module: ModuleType) -> list[Source]:
