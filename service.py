@@ -36,6 +36,7 @@ from jobs.records import JobOutcome
 from jobs.runner import JOBS, busy, execute
 from jobs.scheduler import schedule_overview, scheduler_state, start_scheduler
 from jobs.settings import ServiceConfig, schedule_config, service_config
+from riskcast.api_docs import offline_docs_app
 from riskcast.config import Settings, get_settings
 from riskcast.errors import ConfigError, InputError, RiskcastError, StoreUnavailableError
 from riskcast.months import format_month, parse_month
@@ -247,7 +248,7 @@ def create_app(settings: Settings | None = None, *, run_scheduler: bool | None =
                     "%s still running at shutdown; its record will show stale", worker.name
                 )
 
-    app = FastAPI(
+    app = offline_docs_app(  # /docs from local files: works offline
         title="riskcast",
         version="0.1.0",
         summary="Conflict early warning: probabilistic forecasts, escalation risk, alerts.",
