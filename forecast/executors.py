@@ -24,6 +24,7 @@ would oversubscribe the cores.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -196,6 +197,7 @@ class DaskExecutor(_ClosingContext):
         from dask.distributed import Client, LocalCluster
 
         self._cluster = None
+        self._quiet = _QuietDask()
         if address:
             self._client = Client(address)
         else:
@@ -204,6 +206,7 @@ class DaskExecutor(_ClosingContext):
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=None,
+                silence_logs=_DASK_LOG_LEVEL,
             )
             self._client = Client(self._cluster)
         self.n_workers = len(self._client.scheduler_info().get("workers", {})) or 1
@@ -241,10 +244,50 @@ class DaskExecutor(_ClosingContext):
                 handle.release()
 
     def close(self) -> None:
-        """Close the client and the cluster this executor started (never a user's)."""
-        self._client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        """Close the client and the cluster this executor started (never a user's).
+
+        A clean shutdown makes workers and the scheduler log closed connections
+        (``CommClosedError`` tracebacks) that say nothing about the run, so they are muted
+        while closing; the cluster's own INFO chatter stays below WARNING throughout.
+        """
+        with self._quiet.closing():
+            self._client.close()
+            if self._cluster is not None:
+                self._cluster.close()
+        self._quiet.restore()
+
+
+_DASK_LOG_LEVEL = logging.WARNING
+_DASK_LOGGERS = ("distributed", "tornado")
+
+
+class _QuietDask:
+    """Keeps dask.distributed's loggers at WARNING while an executor lives (its INFO lines,
+    ~30 per LocalCluster, drown the CLI's output) unless riskcast runs with ``--verbose``,
+    and mutes them entirely during a clean shutdown. Restores the previous levels after."""
+
+    def __init__(self) -> None:
+        self._levels = {name: logging.getLogger(name).level for name in _DASK_LOGGERS}
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):
+            for name in _DASK_LOGGERS:
+                logging.getLogger(name).setLevel(_DASK_LOG_LEVEL)
+
+    @contextlib.contextmanager
+    def closing(self) -> Iterator[None]:
+        """Mute the loggers (expected closed-connection errors) while the cluster stops."""
+        before = {name: logging.getLogger(name).level for name in _DASK_LOGGERS}
+        for name in _DASK_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        try:
+            yield
+        finally:
+            for name, level in before.items():
+                logging.getLogger(name).setLevel(level)
+
+    def restore(self) -> None:
+        """Give the loggers back the levels they had before this executor."""
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 # --------------------------------------------------------------------- shared objects, local pool

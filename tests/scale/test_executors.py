@@ -119,3 +119,33 @@ def test_dask_local_cluster_matches_serial_and_scatters_the_shared_object_once()
         assert executor._client.who_has() == {}
     finally:
         executor.close()
+
+
+DASK_RUN = """
+import logging
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+import dask.distributed
+from forecast.executors import make_executor
+def levels():
+    return [logging.getLogger(name).level for name in ("distributed", "tornado")]
+before = levels()
+executor = make_executor("dask", workers=2)
+print(executor.map(abs, [-1, -2, -3]))
+executor.close()
+print("levels restored", levels() == before)
+"""
+
+
+@pytest.mark.slow
+def test_dask_run_logs_no_cluster_chatter_or_shutdown_tracebacks() -> None:
+    """As the CLI configures logging (root at INFO): only riskcast's own lines reach stderr."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", DASK_RUN], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert "[1, 2, 3]" in done.stdout
+    assert "levels restored True" in done.stdout
+    noise = [line for line in done.stderr.splitlines() if "forecast.executors" not in line]
+    assert noise == []  # no distributed.* INFO lines, no CommClosedError traceback
