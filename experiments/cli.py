@@ -21,27 +21,37 @@ experiments_app = typer.Typer(
 
 
 def _format(value: object) -> str:
+    """Four significant digits (thousands without decimals): narrow, never cut."""
     if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.4f}"
+        if math.isnan(value):
+            return ""
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
     return "" if value is None else str(value)
 
 
+_NEVER_CUT = ("model", "rank", "kind", "started", "trigger", "run_id", "parent_run_id")
+"""Columns shown whole: ids are copied into other commands, a cut time or name misleads."""
+
+
 def _rich_table(frame: pd.DataFrame, title: str, columns: list[str] | None = None) -> Table:
-    """A table that shrinks to the terminal: cells are cut with "…", never folded into
-    fragments; run ids stay whole (they are copied into ``promote``)."""
+    """A table that shrinks to the terminal without lying: numbers, ids, times and model
+    names are never cut (a cut number reads as another number); free text (model lists,
+    origins, options) ends in "…" instead of folding into fragments."""
     table = Table(title=title, show_lines=False)
     shown = columns or list(frame.columns)
+    cells = {c: [escape(_format(v)) for v in frame[c]] for c in shown}
     for column in shown:
         numeric = pd.api.types.is_numeric_dtype(frame[column])
+        whole = numeric or column in _NEVER_CUT
         table.add_column(
             column,
             justify="right" if numeric else "left",
-            overflow="fold" if column.endswith("run_id") else "ellipsis",
-            no_wrap=True,
-            min_width=32 if column.endswith("run_id") else None,
+            overflow="ellipsis",
+            no_wrap=whole,  # only free text may shrink (rich shrinks wrappable columns)
+            min_width=max(len(column), *(len(v) for v in cells[column])) if whole else None,
         )
-    for _, row in frame[shown].iterrows():
-        table.add_row(*(escape(_format(row[c])) for c in shown))
+    for row in zip(*(cells[c] for c in shown), strict=True):
+        table.add_row(*row)
     return table
 
 
@@ -53,8 +63,8 @@ def _print_json(frame: pd.DataFrame, **extra: object) -> None:
 
 def _leaderboard_columns(table: pd.DataFrame, *, wide: bool = False) -> list[str]:
     """The columns to print: by default the few that fit 100 columns (rank, model, the
-    ranking metric, skill, CRPS, 90% coverage, run id; the feature-set hash only when the
-    set holds several); ``wide`` adds the per-horizon scores and every headline metric."""
+    ranking metric, skill, 90% coverage, run id; the feature-set hash only when the set
+    holds several); ``wide`` adds the per-horizon scores and every headline metric."""
     metric = table.attrs["metric"]
     several_sets = table["feature_set_hash"].nunique() > 1 if "feature_set_hash" in table else False
     wanted = ["rank", "model"]
@@ -65,11 +75,13 @@ def _leaderboard_columns(table: pd.DataFrame, *, wide: bool = False) -> list[str
         wanted += [c for c in table.columns if c.startswith(f"{metric}_h")]
         wanted += [c for c in table.columns if c not in wanted and c not in ("options",)]
     else:
-        wanted += ["crps", "coverage_90", "run_id"]
+        wanted += ["coverage_90", "run_id"]
     return list(dict.fromkeys(c for c in wanted if c in table.columns))
 
 
-WideOption = typer.Option(False, "--wide", help="Every column (needs a wide terminal).")
+WideOption = typer.Option(
+    False, "--wide", help="Every column, never shrunk (wider than most terminals: pipe to less -S)."
+)
 JsonOption = typer.Option(False, "--json", help="Print JSON (every column) instead of a table.")
 
 
@@ -88,7 +100,7 @@ def list_command(
     if as_json:
         _print_json(runs, tracking_uri=tracking_uri())
         return
-    console = make_console()
+    console = make_console(wide=wide)
     if runs.empty:
         console.print(f"no riskcast runs in {tracking_uri()} yet", markup=False)
         return
@@ -126,7 +138,7 @@ def compare_command(
     table = leaderboard(experiment, metric, parent_run_id=parent, latest=latest)
     attrs = table.attrs
     on = attrs["comparable_on"]
-    console = make_console()
+    console = make_console(wide=wide)
     title = f"{attrs['experiment']}: ranked by {attrs['metric']} (lower is better unless noted)"
     console.print(_rich_table(table, title, _leaderboard_columns(table, wide=wide)))
     parents = ", ".join(attrs["parent_run_ids"])

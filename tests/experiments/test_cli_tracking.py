@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
@@ -89,3 +90,53 @@ def test_promote_best_promotes_the_winner_once_then_keeps_it(store, panel_csv, t
     assert version.run_id == winner["run_id"]
     neither = CliRunner().invoke(app, ["experiments", "promote"])
     assert neither.exit_code != 0
+
+
+def test_tables_fit_100_columns_without_cutting_ids_or_numbers() -> None:
+    from rich.console import Console
+
+    from experiments.cli import _leaderboard_columns, _rich_table
+
+    run_ids = ["ceb3ad61e84e4a6dbbd53e0fa993e3fe", "fff4d4a1bab24b31b9f09580bc1a7e02"]
+    board = pd.DataFrame(
+        {
+            "rank": [1, 2],
+            "model": ["negbin_glm", "conflictology"],
+            "feature_set_hash": ["8918409a", "8918409a"],
+            "options": ["{}", "{}"],
+            "crps_log": [0.711734, 0.766912],
+            "skill": [0.0719234, 0.0],
+            "crps_log_h1": [0.59, 0.67],
+            "crps": [14.8675, 14.7073],
+            "interval_score_90": [1160.95, 114.2],
+            "coverage_90": [0.9254, 0.8217],
+            "run_id": run_ids,
+            "parent_run_id": ["290081bd8eb74558bee7033e70260627"] * 2,
+        }
+    )
+    board.attrs["metric"] = "crps_log"
+    runs = pd.DataFrame(
+        {
+            "run_id": run_ids,
+            "kind": ["backtest", "refit"],
+            "started": ["2026-12-03 09:33", "2026-12-03 09:32"],
+            "trigger": ["cli", "schedule"],
+            "models": ["zero,no_change,conflictology,poisson_mean,ets,ensemble", "ets"],
+        }
+    )
+    texts = []
+    for frame, columns in ((board, _leaderboard_columns(board)), (runs, list(runs.columns))):
+        console = Console(width=100, record=True)
+        console.print(_rich_table(frame, "t", columns))
+        texts.append(console.export_text())
+        assert max(len(line) for line in texts[-1].splitlines()) <= 100
+        assert all(run_id in texts[-1] for run_id in run_ids)  # whole: they are copied
+    assert "0.7117" in texts[0] and "0.07192" in texts[0] and "conflictology" in texts[0]
+    assert "2026-12-03 09:33" in texts[1] and "schedule" in texts[1]
+    assert "zero,no_change" in texts[1] and "ensemble" not in texts[1]
+    assert "…" in texts[1]  # the long model list is cut with an ellipsis, not folded
+    wide = _leaderboard_columns(board, wide=True)
+    assert {"crps_log_h1", "interval_score_90", "parent_run_id"} <= set(wide)
+    console = Console(width=400, record=True)
+    console.print(_rich_table(board, "t", wide))
+    assert "1,161" in console.export_text()  # thousands whole, never "116…"
