@@ -112,3 +112,14 @@ def test_ensemble_weighted_by_a_previous_backtest(app, panel_csv, tmp_path) -> N
     assert set(pd.read_csv(out)["model"]) == {"ensemble"}
     args[args.index("ensemble")] = "zero"
     assert isinstance(runner.invoke(app, args).exception, InputError)
+
+
+@pytest.mark.parametrize("command", ["forecast", "backtest"])
+def test_help_shows_the_config_sections_rich_would_eat(app, command: str) -> None:
+    """`[forecast]` in help text is rich markup unless escaped: it printed as "from )."."""
+    shown = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0
+    assert "default from [forecast])" in shown.output
+    assert "from )" not in shown.output
+    if command == "backtest":
+        assert "default from [executor])" in shown.output and "--no-track" in shown.output
