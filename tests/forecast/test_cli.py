@@ -48,7 +48,7 @@ def test_backtest_prints_table_and_writes_scores(app, panel_csv, tmp_path) -> No
     out = tmp_path / "b.csv"
     args = ["backtest", "--panel", str(panel_csv), "--model", "conflictology", "--model",
             "poisson_mean", "--origins", "2019-12:2020-12:12", "--horizon", "12",
-            "--draws", "100", "--out", str(out), "--no-progress"]  # fmt: skip
+            "--draws", "100", "--out", str(out), "--no-progress", "--no-track"]  # fmt: skip
     run = CliRunner().invoke(app, args)
     assert run.exit_code == 0, run.output
     assert "conflictology" in run.output and "poisson_mean" in run.output
@@ -101,7 +101,7 @@ def test_ensemble_weighted_by_a_previous_backtest(app, panel_csv, tmp_path) -> N
     run = runner.invoke(app, ["backtest", "--panel", str(panel_csv), "--model", "conflictology",
                               "--model", "poisson_mean", "--origins", "2018-12:2019-12:12",
                               "--horizon", "6", "--draws", "100", "--out", str(scores),
-                              "--no-progress"])  # fmt: skip
+                              "--no-progress", "--no-track"])  # fmt: skip
     assert run.exit_code == 0, run.output
     out = tmp_path / "f.csv"
     args = ["forecast", "--panel", str(panel_csv), "--origin", "2020-12", "--horizon", "3",
