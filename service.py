@@ -37,7 +37,13 @@ from jobs.runner import JOBS, busy, execute
 from jobs.scheduler import schedule_overview, scheduler_state, start_scheduler
 from jobs.settings import ServiceConfig, schedule_config, service_config
 from riskcast.config import Settings, get_settings
-from riskcast.errors import ConfigError, InputError, RiskcastError, StoreUnavailableError
+from riskcast.errors import (
+    ConfigError,
+    InputError,
+    RiskcastError,
+    StoreUnavailableError,
+    shown,
+)
 from riskcast.months import format_month, parse_month
 
 logger = logging.getLogger(__name__)
@@ -403,7 +409,9 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
             known = store.registry()
             unknown = [r for r in region if r not in known]
             if unknown:
-                raise InputError(f"unknown region(s) {', '.join(unknown)}", field="region")
+                listed = ", ".join(f"'{shown(r)}'" for r in unknown[:5])
+                more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+                raise InputError(f"unknown region(s) {listed}{more}", field="region")
         if refit:
             chosen = next(
                 (
@@ -542,7 +550,12 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
             }
         },
     )
-    async def post_observations(request: Request) -> JSONResponse:
+    async def post_observations(
+        request: Request,
+        new_regions: Annotated[
+            bool, Query(description="add unknown well-formed region ids as custom regions")
+        ] = False,
+    ) -> JSONResponse:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         name = BODY
         if content_type == "multipart/form-data":
@@ -576,7 +589,13 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
         from starlette.concurrency import run_in_threadpool
 
         report = await run_in_threadpool(
-            ingest_observations, store, frame, raw, file=name, first_row=1 if is_json else 2
+            ingest_observations,
+            store,
+            frame,
+            raw,
+            file=name,
+            first_row=1 if is_json else 2,
+            allow_new_regions=new_regions,
         )
         return JSONResponse(report, status_code=201)
 

@@ -69,12 +69,23 @@ def ingest(
     until: Annotated[
         str | None, typer.Option("--until", help="Leave out months after this one (YYYY-MM).")
     ] = None,
+    new_regions: Annotated[
+        bool,
+        typer.Option(
+            "--new-regions",
+            help="Add unknown region ids as custom regions (ids: 2-16 capitals and digits, "
+            "starting with a letter). Without it an unknown id is refused.",
+        ),
+    ] = False,
 ) -> None:
     """Ingest a source file into the panel (one transaction; the same file twice changes
     nothing)."""
     last = parse_month(until, field="--until") if until else None
     store = open_store()
-    _print_report(ingest_file(file, store=store, source_kind=source, until=last))
+    report = ingest_file(
+        file, store=store, source_kind=source, until=last, allow_new_regions=new_regions
+    )
+    _print_report(report)
 
 
 def _value_text(value: float) -> str:

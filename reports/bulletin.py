@@ -15,10 +15,10 @@ draws what the :class:`BulletinContext` holds; the caller (the weekly job) gathe
 from __future__ import annotations
 
 import math
-from html import escape
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 from typing import Any
 
