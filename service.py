@@ -33,7 +33,7 @@ from jobs import records, results
 from jobs.db import unavailable
 from jobs.observations import BODY, ingest_observations, rows_from_csv, rows_from_json
 from jobs.records import JobOutcome
-from jobs.runner import JOBS, busy, execute
+from jobs.runner import JOBS, JobBusyError, execute
 from jobs.scheduler import schedule_overview, scheduler_state, start_scheduler
 from jobs.settings import ServiceConfig, schedule_config, service_config
 from riskcast.config import Settings, get_settings
@@ -280,6 +280,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(_HTTPError)
     async def http_error(_: Request, exc: _HTTPError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(JobBusyError)
+    async def job_busy(_: Request, exc: JobBusyError) -> JSONResponse:
+        return JSONResponse(body(exc, run_id=exc.holder.run_id), status_code=409)
 
     @app.exception_handler(InputError)
     async def input_error(_: Request, exc: InputError) -> JSONResponse:
@@ -608,14 +612,9 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
     def run_job_now(request: Request, name: str, wait: bool = False) -> JSONResponse:
         if name not in JOBS:
             raise _http(404, f"unknown job '{name}'; known jobs: {', '.join(sorted(JOBS))}")
-        store = _store(request)
-        running = busy(store, name)
-        if running is not None:
-            raise _http(
-                409,
-                f"job {name} is already running (run {running.run_id}, "
-                f"started {running.started_at.isoformat()})",
-            )
+        _store(request)  # the store must open before a thread is started for the run
+        # No "is it busy?" look first: that raced the start. The run's thread takes the
+        # job's lock (jobs.lease) and a second trigger anywhere on the database gets 409.
         status, payload = _start_job(request.app, name, _job_wait(request) if wait else 0.5)
         return JSONResponse(payload, status_code=status)
 

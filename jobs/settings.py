@@ -58,6 +58,10 @@ class ScheduleConfig(StrictSection):
         stale_run_hours: a run still marked "running" after this long is reported stale
             (its process died) and no longer blocks manual triggers.
         lease_retention_days: lease rows older than this are pruned.
+        lease_heartbeat_seconds: how often a running job refreshes its lock.
+        lease_stale_seconds: a lock not refreshed for this long belongs to a dead run: the
+            next claim takes it over and marks that run failed (at once when the holder's
+            process is gone from this host).
     """
 
     enabled: bool = True
@@ -73,6 +77,8 @@ class ScheduleConfig(StrictSection):
     seed: int | None = None
     stale_run_hours: float = Field(default=6.0, gt=0)
     lease_retention_days: int = Field(default=90, ge=1)
+    lease_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    lease_stale_seconds: float = Field(default=90.0, gt=0)
 
     @field_validator("ingest", "weekly")
     @classmethod
