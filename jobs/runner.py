@@ -251,7 +251,10 @@ def _run_recorded(
         outcome.error = error_text(exc)
         outcome.details = dict(getattr(exc, "details", {}) or {})
         outcome.mlflow_run_id = outcome.details.get("mlflow_run_id")
-        logger.exception("job %s failed: %s", name, outcome.error)
+        if isinstance(exc, RiskcastError) or isinstance(exc.__cause__, RiskcastError):
+            logger.error("job %s failed: %s", name, outcome.error)  # the message says it all
+        else:
+            logger.exception("job %s failed: %s", name, outcome.error)
     try:
         records.finish(engine, outcome)
     except Exception:
