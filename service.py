@@ -440,7 +440,10 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
             "X-Riskcast-Origin": chosen["origin"],
         }
         if format == "csv":
-            return Response(frame.to_csv(index=False), media_type="text/csv", headers=headers)
+            from data.spreadsheet import inert_frame
+
+            csv_text = inert_frame(frame).to_csv(index=False)
+            return Response(csv_text, media_type="text/csv", headers=headers)
         return JSONResponse(_frame_json(frame), headers=headers)
 
     @app.get("/risk", tags=["forecasts"], summary="Latest escalation risk per region")

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from data.spreadsheet import FORMULA_START
 from riskcast.errors import InputError, shown
 from riskcast.months import EARLIEST_MONTH
 
@@ -60,6 +61,11 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "value_finite": ("value", "value '{value}' is not a finite number"),
     "value_non_negative": ("value", "value {value} is negative; counts must be 0 or more"),
     "source_present": ("source", "source is missing"),
+    "source_not_formula": (
+        "source",
+        "source '{value}' starts with =, +, -, @, a tab or a carriage return; a spreadsheet "
+        "opening an export would run it as a formula",
+    ),
 }
 
 
@@ -120,7 +126,14 @@ def _schema(now: pd.Period, max_value: float) -> pa.DataFrameSchema:
             ),
             "source": pa.Column(
                 None,
-                [_check("source_present", lambda s: s.notna() & (s != "")), _fits("source")],
+                [
+                    _check("source_present", lambda s: s.notna() & (s != "")),
+                    _fits("source"),
+                    _check(
+                        "source_not_formula",
+                        lambda s: s.map(lambda v: not str(v).startswith(FORMULA_START)),
+                    ),
+                ],
                 nullable=True,
             ),
         },

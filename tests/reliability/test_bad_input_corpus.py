@@ -80,6 +80,8 @@ CSV_CASES = [
     Case("series-capitals", _csv("ML05,2020-02,Fatalities,1,s"), "series", 3, cli=False),
     Case("series-70-chars", _csv("ML05,2020-02," + "a" * 70 + ",1,s"), "series", 3),
     Case("source-300-chars", _csv("ML05,2020-02,fatalities,1," + "s" * 300), "source", 3),
+    Case("source-formula", _csv("ML05,2020-02,fatalities,1,=cmd|' /C calc'!A0"), "source", 3),
+    Case("source-at-formula", _csv("ML05,2020-02,fatalities,1,@SUM(1+1)"), "source", 3, cli=False),
     Case("duplicates-disagree", _csv("ML05,2020-01,fatalities,4,s"), "value", 3),
     Case(
         "latin1-unknown-name",
