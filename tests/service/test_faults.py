@@ -146,3 +146,16 @@ def test_a_run_left_running_by_a_dead_process_is_taken_over_and_marked_failed(st
     marked = records.get(store.engine, orphan.run_id)
     assert marked.outcome == "failed" and "stopped mid-run" in marked.error
     assert lease.lock_holder(store.engine, "ingest") is None  # released at the end
+
+
+def test_the_hourly_alerts_run_before_any_refit_is_a_recorded_no_op(store) -> None:
+    from datetime import UTC, datetime
+
+    from jobs.runner import execute
+
+    fire = datetime(2026, 12, 3, 10, 30, tzinfo=UTC)
+    scheduled = execute("alerts", trigger="schedule", fire_time=fire, store=store)
+    assert scheduled.outcome == "succeeded"
+    assert scheduled.details == {"skipped": "no refit published yet"}
+    manual = execute("alerts", trigger="cli", store=store)  # by hand it is an error
+    assert manual.outcome == "failed" and "run the weekly job first" in manual.error
