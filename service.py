@@ -471,11 +471,13 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
         request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> dict[str, Any]:
         from alerts import list_deliveries, list_transitions
+        from alerts.outbox import outbox_rows
 
         engine = _store(request).engine
         rows = list_transitions(engine, limit=limit)
         for row in rows:
             row["deliveries"] = list_deliveries(engine, transition_id=row["id"])
+            row["outbox"] = outbox_rows(engine, transition_id=row["id"])
         return {"transitions": rows}
 
     @app.get("/experiments", tags=["experiments"], summary="The MLflow leaderboard")

@@ -37,6 +37,8 @@ from alerts.state import (
     alert_outbox,
     alert_transitions,
     as_utc,
+    create_alert_tables,
+    rfc3339,
 )
 from riskcast.processes import owner_alive, process_owner
 
@@ -248,9 +250,14 @@ def delivery_status(engine: Engine, transition_id: int) -> str:
 
 
 def outbox_rows(engine: Engine, transition_id: int | None = None) -> list[dict[str, Any]]:
-    """Outbox rows (oldest first), optionally of one transition — for the API and tests."""
+    """Outbox rows (oldest first), optionally of one transition, JSON-ready — what each
+    receiver is still owed, for ``GET /alerts/transitions``."""
+    create_alert_tables(engine)
     query = select(alert_outbox).order_by(alert_outbox.c.id)
     if transition_id is not None:
         query = query.where(alert_outbox.c.transition_id == transition_id)
     with engine.connect() as conn:
-        return [dict(row) for row in conn.execute(query).mappings()]
+        rows = [dict(row) for row in conn.execute(query).mappings()]
+    return [
+        {k: rfc3339(v) if isinstance(v, datetime) else v for k, v in row.items()} for row in rows
+    ]
