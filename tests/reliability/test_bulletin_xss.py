@@ -11,8 +11,11 @@ import pandas as pd
 import pytest
 
 from reports.bulletin import BulletinContext, write_bulletin
+from tests.reports import test_bulletin_browser as chromium_tests
 from tests.reports.bulletin_context import make_context
-from tests.reports.test_bulletin_browser import CHROMIUM, LAUNCH_ARGS
+
+CHROMIUM = chromium_tests.CHROMIUM
+browser = chromium_tests.browser  # the same module-scoped headless Chromium fixture
 
 pytestmark = [
     pytest.mark.browser,
@@ -81,15 +84,6 @@ def hostile_context(tmp_path: Path) -> BulletinContext:
         run_id=PAYLOADS["attribute"],
         title=PAYLOADS["svg"],
     )
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_hostile_strings_render_as_text_and_nothing_runs(browser, tmp_path: Path) -> None:
