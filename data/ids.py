@@ -72,7 +72,10 @@ def check_region_ids(
     else:
         rows = pd.Series(range(first_row, first_row + len(frame)), index=frame.index)
     firsts: dict[str, int] = {}
-    for value, row in zip(regions.tolist(), rows.tolist(), strict=True):
+    first = ~regions.duplicated().to_numpy()  # first occurrences: one look per id, not per row
+    for value, row in zip(
+        regions.to_numpy()[first].tolist(), rows.to_numpy()[first].tolist(), strict=True
+    ):
         if not isinstance(value, str) or not value.strip():
             continue  # blank or missing: the schema names it
         key = value.strip()
