@@ -163,15 +163,7 @@ def lock(
             continue  # released between our INSERT and our look: try again
         if current.alive(stale_after) or taken_over is not None:
             return LockResult(False, holder=current, taken_over=taken_over)
-        with engine.begin() as connection:  # only one process can delete this exact row
-            removed = connection.execute(
-                delete(job_locks).where(
-                    job_locks.c.job_name == name,
-                    job_locks.c.run_id == current.run_id,
-                    job_locks.c.heartbeat_at == to_db_time(current.heartbeat_at),
-                )
-            ).rowcount
-        if removed == 1:
+        if _remove_if_unchanged(engine, current):
             logger.warning(
                 "job %s: run %s of %s stopped (no heartbeat since %s); taking over",
                 name,
@@ -182,6 +174,44 @@ def lock(
             taken_over = current
     holder_now = lock_holder(engine, name)
     return LockResult(False, holder=holder_now, taken_over=taken_over)
+
+
+def _remove_if_unchanged(engine: Engine, holder: Holder) -> bool:
+    """Delete a dead holder's lock unless it moved on; only one process can succeed."""
+    with engine.begin() as connection:
+        removed = connection.execute(
+            delete(job_locks).where(
+                job_locks.c.job_name == holder.job_name,
+                job_locks.c.run_id == holder.run_id,
+                job_locks.c.heartbeat_at == to_db_time(holder.heartbeat_at),
+            )
+        ).rowcount
+    return removed == 1
+
+
+def reap(engine: Engine, stale_after: timedelta) -> list[Holder]:
+    """Remove the locks of every job whose holder died; returns them (mark their runs failed).
+
+    Every run calls this first, so a dead weekly run is found by the next run of *any* job
+    (the hourly alerts evaluation at the latest), not by the next weekly fire.
+    """
+    ensure_tables(engine, metadata)
+    with engine.connect() as connection:
+        rows = connection.execute(select(job_locks)).mappings().all()
+    now = utcnow()
+    dead = [
+        holder for holder in map(_holder, map(dict, rows)) if not holder.alive(stale_after, now)
+    ]
+    reaped = [holder for holder in dead if _remove_if_unchanged(engine, holder)]
+    for holder in reaped:
+        logger.warning(
+            "job %s: run %s of %s stopped (no heartbeat since %s); lock released",
+            holder.job_name,
+            holder.run_id,
+            holder.owner,
+            holder.heartbeat_at,
+        )
+    return reaped
 
 
 def heartbeat(engine: Engine, name: str, run_id: str) -> bool:

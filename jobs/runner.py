@@ -169,22 +169,14 @@ def _execute(
         except Exception:  # pruning is housekeeping; never fail a run for it
             logger.debug("lease pruning failed", exc_info=True)
     run_id = records.new_run_id()
+    stale_after = timedelta(seconds=config.lease_stale_seconds)
+    for dead in lease.reap(engine, stale_after):
+        _mark_dead(engine, dead, run_id)
     claim = lease.lock(
-        engine,
-        name,
-        run_id,
-        trigger=trigger,
-        fire_time=fire_time,
-        stale_after=timedelta(seconds=config.lease_stale_seconds),
+        engine, name, run_id, trigger=trigger, fire_time=fire_time, stale_after=stale_after
     )
     if claim.taken_over is not None:
-        dead = claim.taken_over
-        records.mark_failed(
-            engine,
-            dead.run_id,
-            f"its process ({dead.owner}) stopped mid-run (last heartbeat "
-            f"{dead.heartbeat_at.isoformat()}); lock taken over by run {run_id}",
-        )
+        _mark_dead(engine, claim.taken_over, run_id)
     if not claim.acquired:
         assert claim.holder is not None
         if fire_time is not None:
@@ -201,6 +193,15 @@ def _execute(
             lease.unlock(engine, name, run_id)
         except Exception:  # the lock goes stale and is taken over; never mask the run
             logger.exception("could not release the lock of job %s run %s", name, run_id)
+
+
+def _mark_dead(engine: Any, dead: lease.Holder, by_run: str) -> None:
+    records.mark_failed(
+        engine,
+        dead.run_id,
+        f"its process ({dead.owner}) stopped mid-run (last heartbeat "
+        f"{dead.heartbeat_at.isoformat()}); found by run {by_run}",
+    )
 
 
 @contextmanager
