@@ -98,7 +98,7 @@ def check_region_ids(
         raise InputError(
             f"unknown region(s) {listed}{more}. Use ids from the registry (GET /regions); "
             f"to add your own regions on purpose, ingest with --new-regions "
-            f"(API: ?new_regions=true) and {RULE}",
+            f"(API: ?new_regions=true); {RULE}",
             file=file,
             row=_row(unknown[0][1]),
             field="region",

@@ -35,6 +35,7 @@ MAX_LENGTHS = {"region": 64, "series": 64, "source": 200}
 """Longest text per field (the store's column widths): checked here, so a long value is a
 clear error naming row and field, not a database failure reported as an outage."""
 _SHOWN_COLUMNS = 12  # columns listed in a "missing column" message
+_BEFORE_ANY_MONTH = pd.Period("0001-01", freq="M")
 
 # check name -> (field, message template); {value} is the offending cell as found.
 _MESSAGES: dict[str, tuple[str, str]] = {
@@ -162,7 +163,7 @@ def _coerce_month(column: pd.Series) -> pd.Series:
             try:
                 return pd.Period(cell.strip(), freq="M")
             except ValueError:  # year 0000: the regex allows it, the calendar does not
-                return None
+                return _BEFORE_ANY_MONTH  # refused as "before 1900-01", quoting the cell
         return None
 
     return column.map(one).astype(object)
