@@ -33,12 +33,18 @@ from jobs import records, results
 from jobs.db import unavailable
 from jobs.observations import BODY, ingest_observations, rows_from_csv, rows_from_json
 from jobs.records import JobOutcome
-from jobs.runner import JOBS, busy, execute
+from jobs.runner import JOBS, JobBusyError, execute
 from jobs.scheduler import schedule_overview, scheduler_state, start_scheduler
 from jobs.settings import ServiceConfig, schedule_config, service_config
 from riskcast.api_docs import offline_docs_app
 from riskcast.config import Settings, get_settings
-from riskcast.errors import ConfigError, InputError, RiskcastError, StoreUnavailableError
+from riskcast.errors import (
+    ConfigError,
+    InputError,
+    RiskcastError,
+    StoreUnavailableError,
+    shown,
+)
 from riskcast.months import format_month, parse_month
 
 logger = logging.getLogger(__name__)
@@ -276,6 +282,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, exc: _HTTPError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
+    @app.exception_handler(JobBusyError)
+    async def job_busy(_: Request, exc: JobBusyError) -> JSONResponse:
+        return JSONResponse(body(exc, run_id=exc.holder.run_id), status_code=409)
+
     @app.exception_handler(InputError)
     async def input_error(_: Request, exc: InputError) -> JSONResponse:
         return JSONResponse(body(exc, file=exc.file, row=exc.row, field=exc.field), status_code=422)
@@ -404,7 +414,9 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
             known = store.registry()
             unknown = [r for r in region if r not in known]
             if unknown:
-                raise InputError(f"unknown region(s) {', '.join(unknown)}", field="region")
+                listed = ", ".join(f"'{shown(r)}'" for r in unknown[:5])
+                more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+                raise InputError(f"unknown region(s) {listed}{more}", field="region")
         if refit:
             chosen = next(
                 (
@@ -429,7 +441,10 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
             "X-Riskcast-Origin": chosen["origin"],
         }
         if format == "csv":
-            return Response(frame.to_csv(index=False), media_type="text/csv", headers=headers)
+            from data.spreadsheet import inert_frame
+
+            csv_text = inert_frame(frame).to_csv(index=False)
+            return Response(csv_text, media_type="text/csv", headers=headers)
         return JSONResponse(_frame_json(frame), headers=headers)
 
     @app.get("/risk", tags=["forecasts"], summary="Latest escalation risk per region")
@@ -457,11 +472,13 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
         request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100
     ) -> dict[str, Any]:
         from alerts import list_deliveries, list_transitions
+        from alerts.outbox import outbox_rows
 
         engine = _store(request).engine
         rows = list_transitions(engine, limit=limit)
         for row in rows:
             row["deliveries"] = list_deliveries(engine, transition_id=row["id"])
+            row["outbox"] = outbox_rows(engine, transition_id=row["id"])
         return {"transitions": rows}
 
     @app.get("/experiments", tags=["experiments"], summary="The MLflow leaderboard")
@@ -543,7 +560,12 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
             }
         },
     )
-    async def post_observations(request: Request) -> JSONResponse:
+    async def post_observations(
+        request: Request,
+        new_regions: Annotated[
+            bool, Query(description="add unknown well-formed region ids as custom regions")
+        ] = False,
+    ) -> JSONResponse:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         name = BODY
         if content_type == "multipart/form-data":
@@ -577,7 +599,13 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
         from starlette.concurrency import run_in_threadpool
 
         report = await run_in_threadpool(
-            ingest_observations, store, frame, raw, file=name, first_row=1 if is_json else 2
+            ingest_observations,
+            store,
+            frame,
+            raw,
+            file=name,
+            first_row=1 if is_json else 2,
+            allow_new_regions=new_regions,
         )
         return JSONResponse(report, status_code=201)
 
@@ -590,14 +618,9 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
     def run_job_now(request: Request, name: str, wait: bool = False) -> JSONResponse:
         if name not in JOBS:
             raise _http(404, f"unknown job '{name}'; known jobs: {', '.join(sorted(JOBS))}")
-        store = _store(request)
-        running = busy(store, name)
-        if running is not None:
-            raise _http(
-                409,
-                f"job {name} is already running (run {running.run_id}, "
-                f"started {running.started_at.isoformat()})",
-            )
+        _store(request)  # the store must open before a thread is started for the run
+        # No "is it busy?" look first: that raced the start. The run's thread takes the
+        # job's lock (jobs.lease) and a second trigger anywhere on the database gets 409.
         status, payload = _start_job(request.app, name, _job_wait(request) if wait else 0.5)
         return JSONResponse(payload, status_code=status)
 

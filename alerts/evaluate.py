@@ -1,12 +1,13 @@
 """Evaluate the alert rules on one refit's risk table, persist, then notify.
 
 The weekly job calls :func:`evaluate_alerts` once per refit. State changes are written in
-one database transaction *before* anything is sent, and a transition is claimed
-(``queued`` → ``sending``) before delivery, so:
+one database transaction *before* anything is sent, and every transition owed to a
+receiver goes through the outbox (:mod:`alerts.outbox`), so:
 
-* evaluating the same refit again changes nothing and sends nothing (idempotent);
-* a crash between the commit and the delivery leaves the transition ``queued``, and the
-  next evaluation of that refit delivers it — once;
+* evaluating the same refit again changes nothing and resends nothing delivered;
+* a receiver that was down, or a crash mid-delivery, leaves the transition owed, and
+  every later evaluation (of any refit) retries it with back-off until it is delivered —
+  once per receiver — or explicitly expires;
 * two processes evaluating at the same moment cannot both deliver one transition.
 """
 
@@ -22,6 +23,7 @@ import pandas as pd
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from alerts import outbox
 from alerts.notifiers import DeliveryAttempt, Notifier, Transition, notifiers_from_config
 from alerts.quality import QualityFlag, flags_by_region
 from alerts.rules import AlertConfig, load_alert_config
@@ -95,7 +97,18 @@ def evaluate_alerts(
         logger.warning("refit %s was evaluated concurrently; nothing recorded here", refit_id)
         created = []
     _record_quality(engine, data_quality, refit_id, now)
-    _deliver_queued(engine, refit_id, notifiers)
+    _mark_unsendable(engine, [t.id for t in created], notifiers)
+    outbox.enqueue(engine, notifiers, now)
+    touched = outbox.deliver_due(
+        engine,
+        notifiers,
+        config.outbox,
+        lambda notifier, transition: _send(engine, notifier, transition),
+        lambda transition_id: _reload(engine, [transition_id])[0],
+        now,
+    )
+    for transition_id in sorted(touched):
+        _set_status(engine, transition_id, outbox.delivery_status(engine, transition_id))
     return _reload(engine, [t.id for t in created])
 
 
@@ -258,52 +271,33 @@ def _record_quality(
             )
 
 
-def _deliver_queued(engine: Engine, refit_id: str, notifiers: Sequence[Notifier]) -> None:
-    with engine.connect() as conn:
-        queued = (
-            conn.execute(
-                select(alert_transitions)
-                .where(
-                    alert_transitions.c.refit_id == refit_id,
-                    alert_transitions.c.delivery_status == "queued",
-                )
-                .order_by(alert_transitions.c.id)
-            )
-            .mappings()
-            .all()
+def _mark_unsendable(engine: Engine, ids: list[int], notifiers: Sequence[Notifier]) -> None:
+    """With no notifier configured, a queued transition is recorded as ``no_notifiers``."""
+    if notifiers or not ids:
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            update(alert_transitions)
+            .where(alert_transitions.c.id.in_(ids), alert_transitions.c.delivery_status == "queued")
+            .values(delivery_status="no_notifiers")
         )
-    for row in queued:
-        with engine.begin() as conn:  # claim it: only one process may send it
-            claimed = conn.execute(
-                update(alert_transitions)
-                .where(
-                    alert_transitions.c.id == row["id"],
-                    alert_transitions.c.delivery_status == "queued",
-                )
-                .values(delivery_status="sending")
-            ).rowcount
-        if claimed != 1:
-            continue
-        transition = _transition(dict(row))
-        outcomes = [_send(engine, notifier, transition) for notifier in notifiers]
-        if not outcomes:
-            status = "no_notifiers"
-        elif all(outcomes):
-            status = "delivered"
-        elif any(outcomes):
-            status = "partial"
-        else:
-            status = "failed"
-        with engine.begin() as conn:
-            conn.execute(
-                update(alert_transitions)
-                .where(alert_transitions.c.id == row["id"])
-                .values(delivery_status=status)
-            )
 
 
-def _send(engine: Engine, notifier: Notifier, transition: Transition) -> bool:
+def _set_status(engine: Engine, transition_id: int, status: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(alert_transitions)
+            .where(alert_transitions.c.id == transition_id)
+            .values(delivery_status=status)
+        )
+
+
+def _send(engine: Engine, notifier: Notifier, transition: Transition) -> tuple[bool, int | None]:
+    """Deliver through one notifier, recording every attempt; (delivered, last status)."""
+    last: list[int | None] = [None]
+
     def record(attempt: DeliveryAttempt) -> None:
+        last[0] = attempt.status_code
         with engine.begin() as conn:
             conn.execute(
                 insert(alert_deliveries).values(
@@ -319,11 +313,11 @@ def _send(engine: Engine, notifier: Notifier, transition: Transition) -> bool:
             )
 
     try:
-        return bool(notifier.send(transition, record))
+        return bool(notifier.send(transition, record)), last[0]
     except Exception as exc:  # a broken notifier must not stop the others or the job
         logger.exception("notifier %s raised on %s", notifier.name, transition.summary())
         record(DeliveryAttempt(notifier.name, 1, "failed", None, f"{type(exc).__name__}: {exc}"))
-        return False
+        return False, None
 
 
 def _reload(engine: Engine, ids: list[int]) -> list[Transition]:

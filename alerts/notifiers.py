@@ -72,6 +72,13 @@ class Transition:
     note: str | None = None
     delivery_status: str = "queued"
 
+    @property
+    def idempotency_key(self) -> str:
+        """The alert's Alertmanager fingerprint + this transition: the same for every
+        resend of this transition, different for the alert's next one. Sent as the
+        ``Idempotency-Key`` header so a receiver can drop a resend it already has."""
+        return f"{self.fingerprint}-{self.to_state}-{self.id}"
+
     def summary(self) -> str:
         """One line for people: what changed and why."""
         value = "n/a" if self.value is None else f"{self.value:.2f}"
@@ -132,6 +139,7 @@ def alertmanager_alert(transition: Transition, *, generator_url: str) -> dict[st
         "threshold": f"{transition.threshold:.3f}",
         "resolve_below": f"{transition.resolve_below:.3f}",
         "refit_id": transition.refit_id,
+        "idempotency_key": transition.idempotency_key,
     }
     starts = transition.starts_at or transition.at
     return {
@@ -207,7 +215,11 @@ class WebhookNotifier:
                 started, clock = utcnow(), time.monotonic()
                 status_code: int | None = None
                 try:
-                    response = client.post(self.settings.url, json=payload)
+                    response = client.post(
+                        self.settings.url,
+                        json=payload,
+                        headers={"Idempotency-Key": transition.idempotency_key},
+                    )
                     status_code = response.status_code
                     if response.is_success:
                         record(
@@ -305,6 +317,7 @@ class EmailNotifier:
         if self.generator_url:
             lines.append(f"Bulletin: {self.generator_url}")
         lines.append(f"Fingerprint: {transition.fingerprint}")
+        message["X-Riskcast-Idempotency-Key"] = transition.idempotency_key
         message.set_content("\n".join(lines) + "\n")
         return message
 

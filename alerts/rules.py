@@ -81,6 +81,24 @@ class QualitySettings(StrictSection):
     min_level: float = Field(default=1.0, ge=0)
 
 
+class OutboxSettings(StrictSection):
+    """``[alerts.outbox]``: how long undelivered transitions are retried, and how often.
+
+    A receiver that failed every attempt of one evaluation is tried again at the next
+    evaluation after ``retry_backoff_s · 2^(rounds-1)`` (capped at
+    ``retry_backoff_max_s``), until it accepts or ``expire_after_hours`` have passed since
+    the transition (then the row is marked ``expired`` and logged as an error).
+    ``claim_timeout_s`` is how long one delivery may take before another process may
+    assume its sender died and send again (at once when the sender's process is gone
+    from this host); it must exceed a notifier's attempts and back-off sleeps.
+    """
+
+    retry_backoff_s: float = Field(default=60.0, ge=0)
+    retry_backoff_max_s: float = Field(default=3600.0, ge=0)
+    expire_after_hours: float = Field(default=336.0, gt=0)
+    claim_timeout_s: float = Field(default=600.0, gt=0)
+
+
 class AlertConfig(StrictSection):
     """The ``[alerts]`` section.
 
@@ -96,6 +114,7 @@ class AlertConfig(StrictSection):
         generator_url: link put into every payload (e.g. the bulletin URL).
         overrides: ``"ML05"``, ``"ML05/fatalities"`` or ``"*/aid_diversion"`` → changes.
         thresholds_grid: thresholds the precision/recall table is computed for.
+        outbox: retry and expiry of undelivered transitions (``[alerts.outbox]``).
     """
 
     enabled: bool = True
@@ -112,6 +131,7 @@ class AlertConfig(StrictSection):
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     quality: QualitySettings = Field(default_factory=QualitySettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
 
     @model_validator(mode="after")
     def _check(self) -> AlertConfig:

@@ -3,7 +3,8 @@
 One row per (region, series) in ``alert_states`` holds where each alert stands; every change
 of state is appended to ``alert_transitions`` (unique per alert, refit and new state, so the
 same refit evaluated twice can never record — or notify — a transition twice); every attempt
-to deliver a transition is appended to ``alert_deliveries``. The tables live on the store's
+to deliver a transition is appended to ``alert_deliveries``; what each receiver is still
+owed is kept in ``alert_outbox`` (:mod:`alerts.outbox`). The tables live on the store's
 engine under their own :class:`~sqlalchemy.MetaData`, so ``alerts/`` owns its schema.
 
 The transition rule (:func:`next_state`) is a pure function so it can be read and tested on
@@ -91,6 +92,29 @@ alert_transitions = Table(
     UniqueConstraint("region", "series", "refit_id", "to_state", name="uq_alert_transition"),
     # the evaluation reads a refit's queued transitions; the unique key starts with region
     Index("ix_alert_transitions_refit_id", "refit_id"),
+    # the outbox looks for transitions still owed to a receiver
+    Index("ix_alert_transitions_delivery_status", "delivery_status"),
+)
+
+alert_outbox = Table(
+    "alert_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("transition_id", Integer, ForeignKey("alert_transitions.id"), nullable=False),
+    Column("notifier", String(64), nullable=False),
+    # the Alertmanager fingerprint + the transition: what a receiver deduplicates on
+    Column("idempotency_key", String(80), nullable=False),
+    # pending → sending → delivered | pending (retry later) | expired | refused
+    Column("status", String(16), nullable=False),
+    Column("rounds", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(200)),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    UniqueConstraint("transition_id", "notifier", name="uq_alert_outbox"),
+    Index("ix_alert_outbox_status", "status"),
 )
 
 alert_deliveries = Table(

@@ -19,6 +19,7 @@ from data.demo import demo_panel
 from data.ingest import ingest_file
 from data.schema import validate_panel
 from data.sources import SOURCE_KINDS
+from data.spreadsheet import inert_frame
 from data.store import IngestReport, Store, open_store
 from data.summary import panel_summary
 from riskcast.console import make_console
@@ -69,12 +70,23 @@ def ingest(
     until: Annotated[
         str | None, typer.Option("--until", help="Leave out months after this one (YYYY-MM).")
     ] = None,
+    new_regions: Annotated[
+        bool,
+        typer.Option(
+            "--new-regions",
+            help="Add unknown region ids as custom regions (ids: 2-16 capitals and digits, "
+            "starting with a letter). Without it an unknown id is refused.",
+        ),
+    ] = False,
 ) -> None:
     """Ingest a source file into the panel (one transaction; the same file twice changes
     nothing)."""
     last = parse_month(until, field="--until") if until else None
     store = open_store()
-    _print_report(ingest_file(file, store=store, source_kind=source, until=last))
+    report = ingest_file(
+        file, store=store, source_kind=source, until=last, allow_new_regions=new_regions
+    )
+    _print_report(report)
 
 
 def _value_text(value: float) -> str:
@@ -92,7 +104,8 @@ def export(
     ] = None,
 ) -> None:
     """Write the stored panel as a long CSV (region, month, series, value, source) that
-    `riskcast ingest` reads back unchanged."""
+    `riskcast ingest` reads back unchanged (text a spreadsheet would run as a formula is
+    written with a leading ')."""
     store = open_store()
     panel = store.load_panel(regions=region or None, series=series or None)
     if panel.empty:
@@ -107,7 +120,7 @@ def export(
         }
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
+    inert_frame(frame).to_csv(out, index=False)
     console.print(f"Wrote {len(frame)} rows to {out}.")
     if store.is_synthetic():
         console.print(SYNTHETIC_BANNER)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.ids import check_region_ids
 from data.names import NameResolver
 from data.schema import ROW_COLUMN, validate_panel
 from data.source_options import SourceOptions
@@ -38,8 +39,12 @@ def parse_file(
     source_kind: str | None = None,
     resolver: NameResolver,
     options: SourceOptions | None = None,
+    allow_new_regions: bool = False,
 ) -> tuple[str, pd.DataFrame]:
     """Detect (unless given) the kind of a file and parse and validate it into a panel.
+
+    Region ids follow :mod:`data.ids`: known to the registry, or new and well formed when
+    ``allow_new_regions`` is set.
 
     Returns:
         The kind and the validated panel frame.
@@ -57,6 +62,7 @@ def parse_file(
         raise InputError(exc.message, file=file, field="--source") from None
     options = options if options is not None else load_data_config().sources
     frame = source.parse(path, resolver, options)
+    check_region_ids(frame, resolver.registry, file=file, allow_new=allow_new_regions)
     # Rows are only named where the parser kept them (``_row``): an aggregated panel's
     # positions are not rows a person could find in the file.
     has_rows = ROW_COLUMN in frame.columns
@@ -70,6 +76,7 @@ def ingest_file(
     source_kind: str | None = None,
     until: pd.Period | None = None,
     options: SourceOptions | None = None,
+    allow_new_regions: bool = False,
 ) -> IngestReport:
     """Ingest one source file into the store (one transaction; idempotent).
 
@@ -79,6 +86,8 @@ def ingest_file(
         source_kind: the kind (``--source``); detected from the header when None.
         until: drop months after this one (how a backtest feeds history).
         options: parser options; default ``[data.sources]`` from ``riskcast.toml``.
+        allow_new_regions: let well-formed unknown region ids become custom regions
+            (``--new-regions``); otherwise they are refused.
 
     Returns:
         What changed: rows added/changed/unchanged, regions added, rows dropped by ``until``.
@@ -89,7 +98,13 @@ def ingest_file(
     """
     path = Path(path)
     resolver = NameResolver(store.registry())
-    kind, panel = parse_file(path, source_kind=source_kind, resolver=resolver, options=options)
+    kind, panel = parse_file(
+        path,
+        source_kind=source_kind,
+        resolver=resolver,
+        options=options,
+        allow_new_regions=allow_new_regions,
+    )
     dropped = 0
     if until is not None:
         keep = (panel["month"] <= until).to_numpy()

@@ -24,13 +24,16 @@ import pandas as pd
 import pycountry
 
 from data.registry import Region, Registry
-from riskcast.errors import InputError
+from riskcast.errors import InputError, shown
 
 logger = logging.getLogger(__name__)
 
 #: Normal forms of place names that sources list as a country but that belong to no single
 #: country (disputed between two). Parsers drop such rows and log how many.
 UNASSIGNABLE_COUNTRY_NAMES: frozenset[str] = frozenset({"kashmir", "jammu and kashmir"})
+
+MAX_COMPARED = 100
+"""Longest name (characters) compared with the registry for "closest known names"."""
 
 # Words sources wrap around an admin name; stripped from both the query and the registry.
 _PREFIX_RE = re.compile(
@@ -141,7 +144,14 @@ class NameResolver:
     def closest(
         self, name: str, *, within: str | None = None, level: str | None = None
     ) -> list[str]:
-        """Up to three known regions most like ``name``, written "Name (ID)", best first."""
+        """Up to three known regions most like ``name``, written "Name (ID)", best first.
+
+        Names longer than :data:`MAX_COMPARED` characters get no suggestions: difflib is
+        quadratic in the length, and no place name is that long (a 100 KB "name" once cost
+        a minute of CPU per request).
+        """
+        if len(name) > MAX_COMPARED:
+            return []
         target = normalise(name)
         scores: list[tuple[float, str]] = []
         for region in self.registry:
@@ -195,7 +205,7 @@ class NameResolver:
             scope = f" in {within}" if within else ""
             closest = ", ".join(self.closest(name, within=within)) or "none"
             raise InputError(
-                f"unknown region '{name}'{scope}; closest known names: {closest}. "
+                f"unknown region '{shown(name)}'{scope}; closest known names: {closest}. "
                 "Add an alias to the region registry if this is a known place.",
                 file=file,
                 row=row,
@@ -246,7 +256,7 @@ class NameResolver:
         if iso3 is None:
             closest = ", ".join(self.closest(name, level="country")) or "none"
             raise InputError(
-                f"unknown country '{name}'; closest known names: {closest}. Add an alias "
+                f"unknown country '{shown(name)}'; closest known names: {closest}. Add an alias "
                 "to data.regions.COUNTRY_ALIASES if this is a spelling of a country.",
                 file=file,
                 row=row,

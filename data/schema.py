@@ -22,19 +22,38 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from riskcast.errors import InputError
+from data.spreadsheet import FORMULA_START
+from riskcast.errors import InputError, shown
+from riskcast.months import EARLIEST_MONTH
 
 PANEL_COLUMNS = ("region", "month", "series", "value", "source")
 KEY_COLUMNS = ("region", "month", "series")
 ROW_COLUMN = "_row"
 SERIES_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _MONTH_TEXT = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MAX_LENGTHS = {"region": 64, "series": 64, "source": 200}
+"""Longest text per field (the store's column widths): checked here, so a long value is a
+clear error naming row and field, not a database failure reported as an outage."""
+_SHOWN_COLUMNS = 12  # columns listed in a "missing column" message
+_BEFORE_ANY_MONTH = pd.Period("0001-01", freq="M")
 
 # check name -> (field, message template); {value} is the offending cell as found.
 _MESSAGES: dict[str, tuple[str, str]] = {
     "region_present": ("region", "region id is missing"),
     "month_parses": ("month", "'{value}' is not a month written YYYY-MM"),
     "month_not_future": ("month", "month {value} is in the future (after {now})"),
+    "month_not_too_early": (
+        "month",
+        f"month {{value}} is before {EARLIEST_MONTH}, the earliest month riskcast holds",
+    ),
+    "region_length": ("region", f"region id is longer than {MAX_LENGTHS['region']} characters"),
+    "series_length": ("series", f"series name is longer than {MAX_LENGTHS['series']} characters"),
+    "source_length": ("source", f"source is longer than {MAX_LENGTHS['source']} characters"),
+    "value_not_too_large": (
+        "value",
+        "value {value} is larger than {max_value:,.0f}, the largest count accepted "
+        "([data] max_value)",
+    ),
     "series_snake_case": (
         "series",
         "series name '{value}' must be lowercase snake_case (e.g. 'fatalities', 'aid_diversion')",
@@ -43,6 +62,11 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "value_finite": ("value", "value '{value}' is not a finite number"),
     "value_non_negative": ("value", "value {value} is negative; counts must be 0 or more"),
     "source_present": ("source", "source is missing"),
+    "source_not_formula": (
+        "source",
+        "source '{value}' starts with =, +, -, @, a tab or a carriage return; a spreadsheet "
+        "opening an export would run it as a formula",
+    ),
 }
 
 
@@ -50,27 +74,45 @@ def _check(name: str, test: Callable[[pd.Series], pd.Series]) -> pa.Check:
     return pa.Check(test, name=name, error=name, ignore_na=False)
 
 
-def _schema(now: pd.Period) -> pa.DataFrameSchema:
+def _fits(field: str) -> pa.Check:
+    limit = MAX_LENGTHS[field]
+    return _check(f"{field}_length", lambda s: s.map(lambda v: v is None or len(str(v)) <= limit))
+
+
+def _schema(now: pd.Period, max_value: float) -> pa.DataFrameSchema:
     """The declared rules; columns arrive pre-coerced (unparseable cells are NaN/NaT)."""
+    earliest = pd.Period(EARLIEST_MONTH, freq="M")
     return pa.DataFrameSchema(
         {
             "region": pa.Column(
-                None, _check("region_present", lambda s: s.notna() & (s != "")), nullable=True
+                None,
+                [_check("region_present", lambda s: s.notna() & (s != "")), _fits("region")],
+                nullable=True,
             ),
             "month": pa.Column(
                 None,
                 [
                     _check("month_parses", lambda s: s.notna()),
                     _check("month_not_future", lambda s: s.isna() | (s <= now)),
+                    _check("month_not_too_early", lambda s: s.isna() | (s >= earliest)),
                 ],
                 nullable=True,
             ),
             "series": pa.Column(
                 None,
-                _check(
-                    "series_snake_case",
-                    lambda s: s.map(lambda v: isinstance(v, str) and bool(SERIES_NAME.match(v))),
-                ),
+                [
+                    _check(
+                        "series_snake_case",
+                        lambda s: s.map(
+                            lambda v: (
+                                isinstance(v, str)
+                                and len(v) <= MAX_LENGTHS["series"]
+                                and bool(SERIES_NAME.match(v))
+                            )
+                        ),
+                    ),
+                    _fits("series"),
+                ],
                 nullable=True,
             ),
             "value": pa.Column(
@@ -79,11 +121,21 @@ def _schema(now: pd.Period) -> pa.DataFrameSchema:
                     _check("value_numeric", lambda s: s.notna()),
                     _check("value_finite", lambda s: s.isna() | np.isfinite(s)),
                     _check("value_non_negative", lambda s: s.isna() | (s >= 0)),
+                    _check("value_not_too_large", lambda s: ~np.isfinite(s) | (s <= max_value)),
                 ],
                 nullable=True,
             ),
             "source": pa.Column(
-                None, _check("source_present", lambda s: s.notna() & (s != "")), nullable=True
+                None,
+                [
+                    _check("source_present", lambda s: s.notna() & (s != "")),
+                    _fits("source"),
+                    _check(
+                        "source_not_formula",
+                        lambda s: s.map(lambda v: not str(v).startswith(FORMULA_START)),
+                    ),
+                ],
+                nullable=True,
             ),
         },
         unique=list(KEY_COLUMNS),
@@ -108,7 +160,10 @@ def _coerce_month(column: pd.Series) -> pd.Series:
         if isinstance(cell, pd.Timestamp):
             return cell.to_period("M")
         if isinstance(cell, str) and _MONTH_TEXT.match(cell.strip()):
-            return pd.Period(cell.strip(), freq="M")
+            try:
+                return pd.Period(cell.strip(), freq="M")
+            except ValueError:  # year 0000: the regex allows it, the calendar does not
+                return _BEFORE_ANY_MONTH  # refused as "before 1900-01", quoting the cell
         return None
 
     return column.map(one).astype(object)
@@ -128,14 +183,17 @@ def _row(number: int) -> int | None:
 
 
 def _check_columns(frame: pd.DataFrame, file: str) -> None:
-    found = [str(c) for c in frame.columns if c != ROW_COLUMN]
+    found = [str(c)[:64] for c in frame.columns if c != ROW_COLUMN][:1000]
     for column in PANEL_COLUMNS:
         if column not in frame.columns:
             close = difflib.get_close_matches(column, found, n=1, cutoff=0.6)
-            hint = f" (found '{close[0]}': did you mean '{column}'?)" if close else ""
+            hint = f" (found '{shown(close[0])}': did you mean '{column}'?)" if close else ""
+            listed = ", ".join(shown(c) for c in found[:_SHOWN_COLUMNS]) or "none"
+            if len(found) > _SHOWN_COLUMNS:
+                listed += f", … ({len(frame.columns)} columns in all)"
             raise InputError(
                 f"missing column '{column}'{hint}; the panel needs "
-                f"columns {', '.join(PANEL_COLUMNS)} (found: {', '.join(found) or 'none'})",
+                f"columns {', '.join(PANEL_COLUMNS)} (found: {listed})",
                 file=file,
                 row=1,
                 field=column,
@@ -149,9 +207,9 @@ def _is_blank(cell: object) -> bool:
 
 
 def _format_cell(cell: object) -> str:
-    if isinstance(cell, float) and cell.is_integer():
+    if isinstance(cell, float) and cell.is_integer() and abs(cell) < 1e16:
         return str(int(cell))
-    return str(cell)
+    return shown(cell)
 
 
 def _first_error(
@@ -161,6 +219,7 @@ def _first_error(
     file: str,
     now: pd.Period,
     prepared: pd.DataFrame,
+    max_value: float,
 ) -> InputError:
     """The first problem in file order, as one InputError mentioning how many more there are."""
     cases = errors.failure_cases.dropna(subset=["index"])
@@ -174,7 +233,7 @@ def _first_error(
         if _is_blank(cell):
             message = f"{field} is missing (empty cell)"
         else:
-            message = template.format(value=_format_cell(cell), now=now)
+            message = template.format(value=_format_cell(cell), now=now, max_value=max_value)
         problems.append((int(rows[position]), field, message))
     duplicated = prepared.duplicated(list(KEY_COLUMNS), keep=False) & prepared["month"].notna()
     if duplicated.any():
@@ -202,18 +261,27 @@ def _first_error(
     return InputError(message, file=file, row=_row(row), field=field)
 
 
+def _max_value() -> float:
+    """``[data] max_value`` (imported here: the store's config module reads the TOML)."""
+    from data.store import load_data_config
+
+    return load_data_config().max_value
+
+
 def validate_panel(
     frame: pd.DataFrame,
     *,
     file: str,
     row_offset: int | None = 2,
     now: pd.Period | None = None,
+    max_value: float | None = None,
 ) -> pd.DataFrame:
     """Check a panel frame and return it clean, or raise one error naming file, row and field.
 
     Rules: columns region, month, series, value, source present; region and source
-    non-empty; month a ``YYYY-MM`` string, Timestamp or Period, not after the current
-    calendar month; series lowercase snake_case; value a finite number ≥ 0; at most one row
+    non-empty and within :data:`MAX_LENGTHS`; month a ``YYYY-MM`` string, Timestamp or
+    Period, from :data:`riskcast.months.EARLIEST_MONTH` to the current calendar month;
+    series lowercase snake_case; value a finite number from 0 to ``max_value``; at most one row
     per (region, month, series) — exact duplicates (same value) are collapsed to one,
     duplicates that disagree are an error.
 
@@ -223,6 +291,8 @@ def validate_panel(
         row_offset: file row of the frame's first row when there is no ``_row`` column;
             None when frame rows are not file rows (aggregates): errors then name no row.
         now: the current month (default: today's); months after it are rejected.
+        max_value: the largest count accepted; default ``[data] max_value`` (a value such
+            as 1e308 would otherwise be stored and break every later forecast).
 
     Returns:
         Columns region (str), month (``period[M]``), series (str), value (float64),
@@ -232,6 +302,7 @@ def validate_panel(
         InputError: naming file, row (header = 1) and field of the first problem.
     """
     now = now or pd.Period.now("M")
+    max_value = _max_value() if max_value is None else max_value
     if not isinstance(frame, pd.DataFrame) or frame.empty:
         raise InputError("has no data rows (the file or body is empty)", file=file)
     _check_columns(frame, file)
@@ -254,9 +325,9 @@ def validate_panel(
     prepared, raw, rows = prepared[keep].reset_index(drop=True), raw[keep], rows[keep]
     raw = raw.reset_index(drop=True)
     try:
-        _schema(now).validate(prepared, lazy=True)
+        _schema(now, max_value).validate(prepared, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        raise _first_error(errors, raw, rows, file, now, prepared) from None
+        raise _first_error(errors, raw, rows, file, now, prepared, max_value) from None
     clean = prepared.assign(
         region=prepared["region"].astype(str),
         month=pd.PeriodIndex(prepared["month"].to_list(), freq="M"),

@@ -74,8 +74,14 @@ class DataConfig(StrictSection):
             kind never overwrites a stored row from a higher-ranked one (it is counted as
             ``rows_outranked``); the same or a higher rank revises it. Kinds not listed rank
             below all listed ones.
+        max_value: the largest count a panel row may hold; larger values are refused
+            naming row and field (one 1e308 once broke every forecast).
+        max_xlsx_unpacked_mb: the largest unpacked size of an .xlsx workbook; a bigger one
+            (a zip bomb) is refused before it is opened.
     """
 
+    max_value: float = Field(default=10_000_000.0, gt=0)
+    max_xlsx_unpacked_mb: float = Field(default=200.0, gt=0)
     busy_timeout_seconds: float = Field(default=DEFAULT_BUSY_TIMEOUT_S, ge=0)
     connect_timeout_seconds: int = Field(default=DEFAULT_CONNECT_TIMEOUT_S, ge=1)
     sources: SourceOptions = Field(default_factory=SourceOptions)

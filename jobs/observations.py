@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from riskcast.errors import InputError
+from riskcast.errors import InputError, shown
 
 REQUIRED = ("region", "month", "series", "value")
 DEFAULT_SOURCE = "api"
@@ -30,14 +30,20 @@ BODY = "request body"
 def rows_from_json(raw: bytes, *, file: str = BODY) -> pd.DataFrame:
     """Parse a JSON body into a raw frame (strings and numbers as sent).
 
+    Types are strict: ``region``, ``month``, ``series`` and ``source`` must be strings and
+    ``value`` a JSON number (``true`` or ``"3"`` are refused, not coerced).
+
     Raises:
-        InputError: not JSON, not a list of objects, or a row that is not an object —
-            naming the row (1-based, as a person counts rows of a list).
+        InputError: not JSON (including integers over Python's 4,300-digit limit and
+            nesting deeper than the parser's recursion limit), not a list of objects, or a
+            row that is not an object or holds a wrong type — naming the row (1-based, as
+            a person counts rows of a list) and the field.
     """
     try:
         document = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"not valid JSON: {exc}", file=file) from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # JSONDecodeError is a ValueError; so are over-long integers.
+        raise InputError(f"not valid JSON: {shown(exc)}", file=file) from None
     if isinstance(document, dict):
         if "rows" not in document:
             raise InputError(
@@ -50,22 +56,59 @@ def rows_from_json(raw: bytes, *, file: str = BODY) -> pd.DataFrame:
         raise InputError("no rows to ingest", file=file, field="rows")
     for number, row in enumerate(document, start=1):
         if not isinstance(row, dict):
-            raise InputError(
-                f"row is {type(row).__name__}, expected an object", file=file, row=number
-            )
+            raise InputError(f"row is {_json_type(row)}, expected an object", file=file, row=number)
+        _check_json_types(row, file=file, row=number)
     return _complete(pd.DataFrame.from_records(document), file=file)
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a parsed value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _check_json_types(fields: dict[str, Any], *, file: str, row: int) -> None:
+    """Refuse wrong JSON types in one row instead of coercing them."""
+    for field in (*REQUIRED, "source"):
+        if field not in fields:
+            continue
+        value = fields[field]
+        if field == "value":
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            if ok and isinstance(value, int):
+                ok = abs(value) < 1e300  # a float can hold it
+            expected = "a number"
+        else:
+            ok = isinstance(value, str) or (field == "source" and value is None)
+            expected = "a string"
+        if not ok:
+            raise InputError(
+                f"{field} is {_json_type(value)}, expected {expected}",
+                file=file,
+                row=row,
+                field=field,
+            )
 
 
 def rows_from_csv(raw: bytes, *, file: str = BODY) -> pd.DataFrame:
     """Parse a CSV body (header line first) into a raw frame of strings.
 
+    Text is UTF-8 (with or without BOM), else latin-1: the same rule as ``riskcast ingest``.
+
     Raises:
-        InputError: undecodable or unparseable CSV, or no rows.
+        InputError: unparseable CSV, or no rows.
     """
     try:
         text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text: {exc}", file=file) from exc
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")  # as riskcast ingest reads a file that is not UTF-8
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -87,47 +130,28 @@ def _complete(frame: pd.DataFrame, *, file: str) -> pd.DataFrame:
         )
     extra = [c for c in frame.columns if c not in (*REQUIRED, "source")]
     if extra:
-        raise InputError(f"unknown column(s) {', '.join(extra)}", file=file, field=extra[0])
+        listed = ", ".join(shown(c) for c in extra[:12]) + (
+            f", … ({len(extra)} unknown columns in all)" if len(extra) > 12 else ""
+        )
+        raise InputError(
+            f"unknown column(s) {listed}; expected {', '.join(REQUIRED)} (+ optional source)",
+            file=file,
+            field=shown(extra[0]),
+        )
     if "source" not in frame.columns:
         frame = frame.assign(source=DEFAULT_SOURCE)
     frame["source"] = frame["source"].replace("", DEFAULT_SOURCE).fillna(DEFAULT_SOURCE)
     return frame[[*REQUIRED, "source"]]
 
 
-def check_regions(
-    frame: pd.DataFrame, registry: Any, *, file: str = BODY, first_row: int = 2
-) -> None:
-    """Refuse region ids the registry does not know, naming them and their first rows.
-
-    Stricter than a CLI plain-CSV ingest (which registers unknown ids as custom regions, a
-    deliberate act by an operator): over HTTP an unknown id is far more often a typo.
-
-    Raises:
-        InputError: listing every unknown region with the first row it appears on.
-    """
-    unknown: dict[str, int] = {}
-    for number, region in enumerate(frame["region"].astype(str).str.strip(), start=first_row):
-        if region and region.lower() != "nan" and region not in registry and region not in unknown:
-            unknown[region] = number
-    if unknown:
-        from data.names import NameResolver
-
-        resolver = NameResolver(registry)
-        listed = "; ".join(
-            f"'{region}' (row {row}; closest: {', '.join(resolver.closest(region)) or 'none'})"
-            for region, row in unknown.items()
-        )
-        raise InputError(
-            f"unknown region(s) {listed}. Use region ids from GET /regions; the API does "
-            "not create regions (a typo would silently become a new place)",
-            file=file,
-            row=next(iter(unknown.values())),
-            field="region",
-        )
-
-
 def ingest_observations(
-    store: Any, frame: pd.DataFrame, raw: bytes, *, file: str, first_row: int = 2
+    store: Any,
+    frame: pd.DataFrame,
+    raw: bytes,
+    *,
+    file: str,
+    first_row: int = 2,
+    allow_new_regions: bool = False,
 ) -> dict:
     """Validate (the one panel validator) and store atomically; returns the ingest report.
 
@@ -138,14 +162,19 @@ def ingest_observations(
         file: name used in messages ("request body" or the upload's file name).
         first_row: how a person numbers the first data row: 2 in a CSV (header = row 1),
             1 in a JSON list.
+        allow_new_regions: ``?new_regions=true``: well-formed unknown ids become custom
+            regions (:mod:`data.ids`, the same rule as ``riskcast ingest --new-regions``).
 
     Raises:
         InputError: from validation, naming file, row and field; nothing is stored.
         StoreUnavailableError: database down or locked; nothing is stored.
     """
+    from data.ids import check_region_ids
     from data.schema import validate_panel
 
-    check_regions(frame, store.registry(), file=file, first_row=first_row)
+    check_region_ids(
+        frame, store.registry(), file=file, first_row=first_row, allow_new=allow_new_regions
+    )
     panel = validate_panel(frame, file=file, row_offset=first_row)
     report = store.ingest(panel, file=file, file_hash=hashlib.sha256(raw).hexdigest(), kind="api")
     if is_dataclass(report) and not isinstance(report, type):

@@ -2,7 +2,8 @@
 
 ``/jobs`` reads this table, so on-call people see what ran, when, where and how it ended
 without reading logs. A row is written "running" before the job body starts, so a crash
-leaves visible evidence (reported stale after ``[schedule] stale_run_hours``).
+leaves visible evidence; the next process to claim the job marks it failed
+(:func:`mark_failed`, see :mod:`jobs.lease`).
 """
 
 from __future__ import annotations
@@ -83,13 +84,23 @@ class JobOutcome:
         return out
 
 
+def new_run_id() -> str:
+    """A fresh run id (32 hex characters)."""
+    return uuid.uuid4().hex
+
+
 def start(
-    engine: Engine, name: str, *, trigger: str, fire_time: datetime | None = None
+    engine: Engine,
+    name: str,
+    *,
+    trigger: str,
+    fire_time: datetime | None = None,
+    run_id: str | None = None,
 ) -> JobOutcome:
     """Record that a run of ``name`` starts now; returns its (running) outcome."""
     ensure_tables(engine, metadata)
     outcome = JobOutcome(
-        run_id=uuid.uuid4().hex,
+        run_id=run_id or new_run_id(),
         job_name=name,
         trigger=trigger,
         outcome="running",
@@ -131,6 +142,18 @@ def finish(engine: Engine, outcome: JobOutcome) -> JobOutcome:
             )
         )
     return outcome
+
+
+def mark_failed(engine: Engine, run_id: str, error: str) -> bool:
+    """End a run left "running" by a process that died; True when it was still running."""
+    ensure_tables(engine, metadata)
+    with engine.begin() as connection:
+        updated = connection.execute(
+            sql_update(job_runs)
+            .where(job_runs.c.run_id == run_id, job_runs.c.outcome == "running")
+            .values(finished_at=to_db_time(utcnow()), outcome="failed", error=error)
+        ).rowcount
+    return updated == 1
 
 
 def _from_row(row: Any) -> JobOutcome:

@@ -1,7 +1,11 @@
-"""Run one job: claim its fire time (lease), record the run, never let a failure escape.
+"""Run one job: claim its fire time (lease) and the job's lock, record the run, never let a
+failure escape.
 
 The scheduler, ``riskcast run`` and ``POST /jobs/{name}/run`` all go through
-:func:`execute`, so a run looks the same in ``/jobs`` however it was started. A job body is
+:func:`execute`, so a run looks the same in ``/jobs`` however it was started, and one
+mechanism (:func:`jobs.lease.lock`) lets exactly one run of a job proceed at a time across
+every process on the database: a second trigger gets :class:`JobBusyError` (409 on the
+API). A job body is
 a plain function ``body(store, *, trigger, run_id) -> dict`` named by a ``"module:function"``
 reference (so APScheduler can persist it in the database); the dict it returns becomes the
 run's details, and its ``mlflow_run_id`` key, if any, the run's MLflow run id.
@@ -11,9 +15,9 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
-import socket
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -59,6 +63,18 @@ JOBS: dict[str, JobSpec] = {
         "re-evaluate alerts on the latest refit (also runs inside every weekly refit)",
     ),
 }
+
+
+class JobBusyError(RiskcastError):
+    """Another run of the job holds its lock; this trigger did not start one."""
+
+    def __init__(self, holder: lease.Holder) -> None:
+        self.holder = holder
+        super().__init__(
+            f"job {holder.job_name} is already running (run {holder.run_id}, "
+            f"trigger {holder.trigger}, started {holder.acquired_at.isoformat()} "
+            f"by {holder.owner})"
+        )
 
 
 def resolve_target(target: str) -> JobBody:
@@ -117,10 +133,11 @@ def execute(
             can answer with the run id while the job goes on.
 
     Returns:
-        The finished outcome (``succeeded`` or ``failed``), or None when skipped because
-        another process holds the lease.
+        The finished outcome (``succeeded`` or ``failed``), or None when a scheduled fire
+        was skipped because another process holds its lease or the job's lock.
 
     Raises:
+        JobBusyError: a manual (CLI/API) trigger while another run holds the job's lock.
         StoreUnavailableError: only when the run cannot even be recorded (database down);
             every failure of the body itself is caught and recorded instead.
     """
@@ -143,14 +160,84 @@ def _execute(
     on_start: Callable[[JobOutcome], None] | None,
 ) -> JobOutcome | None:
     engine = store.engine
+    config = schedule_config()
     if fire_time is not None:
         if not lease.acquire(engine, name, fire_time):
             return None
         try:
-            lease.prune(engine, schedule_config().lease_retention_days)
+            lease.prune(engine, config.lease_retention_days)
         except Exception:  # pruning is housekeeping; never fail a run for it
             logger.debug("lease pruning failed", exc_info=True)
-    outcome = records.start(engine, name, trigger=trigger, fire_time=fire_time)
+    run_id = records.new_run_id()
+    stale_after = timedelta(seconds=config.lease_stale_seconds)
+    for dead in lease.reap(engine, stale_after):
+        _mark_dead(engine, dead, run_id)
+    claim = lease.lock(
+        engine, name, run_id, trigger=trigger, fire_time=fire_time, stale_after=stale_after
+    )
+    if claim.taken_over is not None:
+        _mark_dead(engine, claim.taken_over, run_id)
+    if not claim.acquired:
+        assert claim.holder is not None
+        if fire_time is not None:
+            logger.warning(
+                "scheduled %s at %s skipped: run %s is still going", name, fire_time, claim.holder
+            )
+            return None
+        raise JobBusyError(claim.holder)
+    try:
+        with _heartbeat(engine, name, run_id, config.lease_heartbeat_seconds):
+            return _run_recorded(name, body, store, trigger, fire_time, on_start, run_id)
+    finally:
+        try:
+            lease.unlock(engine, name, run_id)
+        except Exception:  # the lock goes stale and is taken over; never mask the run
+            logger.exception("could not release the lock of job %s run %s", name, run_id)
+
+
+def _mark_dead(engine: Any, dead: lease.Holder, by_run: str) -> None:
+    records.mark_failed(
+        engine,
+        dead.run_id,
+        f"its process ({dead.owner}) stopped mid-run (last heartbeat "
+        f"{dead.heartbeat_at.isoformat()}); found by run {by_run}",
+    )
+
+
+@contextmanager
+def _heartbeat(engine: Any, name: str, run_id: str, every_s: float) -> Iterator[None]:
+    """Refresh the job's lock every ``every_s`` seconds while the body runs."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every_s):
+            try:
+                if not lease.heartbeat(engine, name, run_id):
+                    logger.error("job %s run %s lost its lock (taken over)", name, run_id)
+                    return
+            except Exception:  # a database hiccup: try again at the next beat
+                logger.warning("heartbeat of job %s run %s failed", name, run_id, exc_info=True)
+
+    thread = threading.Thread(target=beat, name=f"riskcast-heartbeat-{name}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _run_recorded(
+    name: str,
+    body: JobBody,
+    store: Any,
+    trigger: str,
+    fire_time: datetime | None,
+    on_start: Callable[[JobOutcome], None] | None,
+    run_id: str,
+) -> JobOutcome:
+    engine = store.engine
+    outcome = records.start(engine, name, trigger=trigger, fire_time=fire_time, run_id=run_id)
     logger.info("job %s started (trigger %s, run %s)", name, trigger, outcome.run_id)
     if on_start is not None:
         on_start(outcome)
@@ -165,7 +252,10 @@ def _execute(
         outcome.error = error_text(exc)
         outcome.details = dict(getattr(exc, "details", {}) or {})
         outcome.mlflow_run_id = outcome.details.get("mlflow_run_id")
-        logger.exception("job %s failed: %s", name, outcome.error)
+        if isinstance(exc, RiskcastError) or isinstance(exc.__cause__, RiskcastError):
+            logger.error("job %s failed: %s", name, outcome.error)  # the message says it all
+        else:
+            logger.exception("job %s failed: %s", name, outcome.error)
     try:
         records.finish(engine, outcome)
     except Exception:
@@ -174,35 +264,12 @@ def _execute(
     return outcome
 
 
-def _owner_alive(owner: str) -> bool:
-    """False when ``host:pid`` names a process on this host that no longer exists."""
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True  # another host: trust the record until it goes stale
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def busy(store: Any, name: str) -> lease.Holder | None:
+    """The live run holding job ``name``'s lock, or None (a dead holder does not count).
 
-
-def busy(store: Any, name: str) -> JobOutcome | None:
-    """A run of ``name`` in flight, or None — manual triggers refuse while there is one.
-
-    A run counts as in flight while it is marked running, is younger than
-    ``[schedule] stale_run_hours`` and (on this host) its process still exists, so a run
-    killed mid-way does not block manual triggers for hours.
+    For display only: whether a trigger may run is decided by :func:`jobs.lease.lock`
+    inside :func:`execute`, atomically, never by this look.
     """
-    hours = schedule_config().stale_run_hours
-    running = records.in_flight(store.engine, name, stale_after=timedelta(hours=hours))
-    if running is not None and not _owner_alive(running.owner):
-        logger.warning(
-            "run %s of %s was left running by dead process %s; ignoring it",
-            running.run_id,
-            name,
-            running.owner,
-        )
-        return None
-    return running
+    holder = lease.lock_holder(store.engine, name)
+    stale_after = timedelta(seconds=schedule_config().lease_stale_seconds)
+    return holder if holder is not None and holder.alive(stale_after) else None

@@ -74,7 +74,8 @@ class ScheduledJob:
 
 
 def default_jobs(config: ScheduleConfig | None = None) -> list[ScheduledJob]:
-    """The production schedule: daily ingest and the weekly refit, from ``[schedule]``."""
+    """The production schedule from ``[schedule]``: daily ingest, the weekly refit, and an
+    hourly alerts evaluation that drains the delivery outbox."""
     config = config or schedule_config()
     return [
         ScheduledJob(
@@ -86,6 +87,11 @@ def default_jobs(config: ScheduleConfig | None = None) -> list[ScheduledJob]:
             "weekly",
             CronTrigger.from_crontab(config.weekly, timezone=config.timezone),
             config.weekly_misfire_grace_seconds,
+        ),
+        ScheduledJob(
+            "alerts",
+            CronTrigger.from_crontab(config.alerts, timezone=config.timezone),
+            config.alerts_misfire_grace_seconds,
         ),
     ]
 

@@ -43,11 +43,14 @@ class ScheduleConfig(StrictSection):
         timezone: zone of the cron expressions (UTC: forecasts are monthly, offices are not).
         ingest: cron of the daily inbox ingest.
         weekly: cron of the weekly refit + forecast + risk + alerts + bulletin.
+        alerts: cron of the alerts evaluation on the latest refit: it delivers whatever the
+            outbox still owes a receiver that was down (hourly by default).
         ingest_misfire_grace_seconds: a daily ingest missed by less than this (service down)
             still runs once on start; 23 h so a missed run never overlaps the next one.
         weekly_misfire_grace_seconds: same for the weekly refit; 6 days, so a refit missed
             over a long weekend outage still runs once when the service comes back, but a
             stale one never runs just before the next regular Monday.
+        alerts_misfire_grace_seconds: same for the alerts evaluation.
         model: model used when no champion is registered; None → ``[forecast]
             default_model``.
         series: series the weekly job forecasts (the escalation rule's series).
@@ -58,14 +61,20 @@ class ScheduleConfig(StrictSection):
         stale_run_hours: a run still marked "running" after this long is reported stale
             (its process died) and no longer blocks manual triggers.
         lease_retention_days: lease rows older than this are pruned.
+        lease_heartbeat_seconds: how often a running job refreshes its lock.
+        lease_stale_seconds: a lock not refreshed for this long belongs to a dead run: the
+            next claim takes it over and marks that run failed (at once when the holder's
+            process is gone from this host).
     """
 
     enabled: bool = True
     timezone: str = "UTC"
     ingest: str = "0 5 * * *"
     weekly: str = "0 6 * * mon"
+    alerts: str = "30 * * * *"
     ingest_misfire_grace_seconds: int = Field(default=23 * 3600, ge=1)
     weekly_misfire_grace_seconds: int = Field(default=6 * 24 * 3600, ge=1)
+    alerts_misfire_grace_seconds: int = Field(default=3000, ge=1)
     model: str | None = None
     series: str = "fatalities"
     horizon: int | None = Field(default=None, ge=1, le=36)
@@ -73,8 +82,10 @@ class ScheduleConfig(StrictSection):
     seed: int | None = None
     stale_run_hours: float = Field(default=6.0, gt=0)
     lease_retention_days: int = Field(default=90, ge=1)
+    lease_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    lease_stale_seconds: float = Field(default=90.0, gt=0)
 
-    @field_validator("ingest", "weekly")
+    @field_validator("ingest", "weekly", "alerts")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
         from apscheduler.triggers.cron import CronTrigger

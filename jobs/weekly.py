@@ -222,9 +222,13 @@ def weekly_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[s
 
 
 def alerts_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[str, Any]:
-    """Re-evaluate alerts on the latest published refit (delivers anything left queued)."""
+    """Re-evaluate alerts on the latest published refit: nothing changes state twice, and
+    every delivery the outbox still owes is retried. Scheduled before the first refit, it
+    has nothing to do and says so; triggered by hand, that is an error."""
     latest = results.latest_refit(store.engine, series=schedule_config().series)
     if latest is None:
+        if trigger == "schedule":
+            return {"skipped": "no refit published yet"}
         raise InputError("no refit published yet: run the weekly job first", field="refit")
     rows = [row["detail"] for row in results.load_risk(store.engine, latest["refit_id"])]
     details = evaluate_refit_alerts(

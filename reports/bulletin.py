@@ -18,6 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -169,9 +170,10 @@ def _strip_svg(probabilities: Sequence[float], months: Sequence[str], region: st
     """A one-line heat strip of P(escalation) per horizon for the ranking table."""
     cell, height = 11, 16
     width = cell * max(len(probabilities), 1)
+    region = escape(region)  # a user-supplied id: never markup
     cells = []
     for i, p in enumerate(probabilities):
-        month = months[i] if i < len(months) else ""
+        month = escape(months[i]) if i < len(months) else ""
         cells.append(
             f'<rect x="{i * cell}" y="0" width="{cell - 1}" height="{height}" '
             f'fill="{probability_colour(p)}"><title>{region} h{i + 1} {month}: '

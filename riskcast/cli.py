@@ -10,6 +10,7 @@ import logging
 import sys
 
 import typer
+from typer.exceptions import TyperException
 
 import data.cli
 import experiments.cli
@@ -41,11 +42,25 @@ for layer in (data.cli, features.cli, forecast.cli, experiments.cli, service):
 
 
 def run() -> None:
-    """Entry point: run the app, turning user errors into one line and exit code 2."""
+    """Entry point: every failure exits non-zero.
+
+    ``standalone_mode=False`` hands back what click would otherwise turn into an exit code
+    (the ``typer.Exit`` code of a failed command, usage errors), so each is mapped here:
+    user errors print one line and exit 2, usage errors exit 2 with click's message, a
+    command's own ``typer.Exit(n)`` exits ``n``.
+    """
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except RiskcastError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(2)
+    except TyperException as exc:  # usage errors: bad option, missing argument
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            typer.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(getattr(exc, "exit_code", 2))
     except typer.Abort:
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

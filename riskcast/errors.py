@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+MAX_SHOWN = 40
+"""Characters of a user-supplied value quoted back in an error message."""
+
+
+def shown(value: object) -> str:
+    """A user string as quoted in messages: control characters escaped, cut to
+    :data:`MAX_SHOWN` characters (a 1 MB id must not come back as a 1 MB message)."""
+    text = str(value)
+    cut = repr(text[:MAX_SHOWN])[1:-1]
+    return cut + (f"… ({len(text)} characters)" if len(text) > MAX_SHOWN else "")
+
 
 class RiskcastError(Exception):
     """Base class: an error a user can act on. The CLI prints it and exits non-zero."""

@@ -10,21 +10,26 @@ import re
 
 import pandas as pd
 
-from riskcast.errors import InputError
+from riskcast.errors import InputError, shown
 
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+EARLIEST_MONTH = "1900-01"
+"""No panel, origin or filter month before this (year 0000 is not even a calendar year)."""
 
 
 def parse_month(text: str | pd.Period, *, field: str = "month") -> pd.Period:
     """Parse ``YYYY-MM`` (or pass a Period through) into a monthly Period.
 
     Raises:
-        InputError: naming ``field`` when the text is not a calendar month.
+        InputError: naming ``field`` when the text is not a calendar month from
+            :data:`EARLIEST_MONTH` on.
     """
     if isinstance(text, pd.Period):
         return text.asfreq("M")
     if not isinstance(text, str) or not _MONTH_RE.match(text.strip()):
-        raise InputError(f"'{text}' is not a month written YYYY-MM", field=field)
+        raise InputError(f"'{shown(text)}' is not a month written YYYY-MM", field=field)
+    if text.strip() < EARLIEST_MONTH:
+        raise InputError(f"month {text.strip()} is before {EARLIEST_MONTH}", field=field)
     return pd.Period(text.strip(), freq="M")
 
 

@@ -123,12 +123,39 @@ def check_file(path: Path) -> None:
         raise InputError("is not a regular file", file=file)
     if path.stat().st_size == 0:
         raise InputError("the file is empty (0 bytes)", file=file)
-    if is_xlsx(path) or is_parquet(path):
+    if is_xlsx(path):
+        _check_unpacked_size(path)
+        return
+    if is_parquet(path):
         return
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
     if b"\x00" in head or _control_ratio(head) > 0.05:
         raise InputError("is a binary file, not a CSV text file or an .xlsx workbook", file=file)
+
+
+def _check_unpacked_size(path: Path) -> None:
+    """Refuse a workbook whose members unpack to more than ``[data] max_xlsx_unpacked_mb``.
+
+    openpyxl holds a sheet's XML in memory as it parses, so memory grows with the unpacked
+    size: a 20 MB zip bomb would exhaust the machine. The zip directory states each
+    member's size, so this costs no decompression (a member lying about its size fails
+    inside openpyxl's own checks, reported as a malformed workbook).
+    """
+    from data.store import load_data_config
+
+    limit_mb = load_data_config().max_xlsx_unpacked_mb
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return  # not a readable zip: the reader reports it as a malformed workbook
+    if unpacked > limit_mb * 1e6:
+        raise InputError(
+            f"the workbook unpacks to {unpacked / 1e6:,.0f} MB, more than the "
+            f"{limit_mb:g} MB allowed ([data] max_xlsx_unpacked_mb)",
+            file=str(path),
+        )
 
 
 def _control_ratio(head: bytes) -> float:

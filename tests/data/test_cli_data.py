@@ -75,7 +75,7 @@ def test_export_filters_and_ingest_with_until(app: typer.Typer, tmp_path: Path) 
         "region,month,series,value,source\n"
         "D1,2021-01,fatalities,2.5,me\nD1,2021-02,fatalities,4,me\nD2,2021-01,aid_diversion,1,me\n"
     )
-    result = run(app, "ingest", source, "--until", "2021-01")
+    result = run(app, "ingest", source, "--until", "2021-01", "--new-regions")
     assert result.exit_code == 0, result.output
     assert "2 rows added" in result.output and "1 rows after --until" in result.output
     assert "D1, D2" in result.output  # new regions reported

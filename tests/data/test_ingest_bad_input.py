@@ -58,11 +58,14 @@ def test_good_panel_csv_ingests_and_reports_new_regions(store: Store, tmp_path: 
     path = write(
         tmp_path, "region,month,series,value\nML05,2020-01,fatalities,3\nX9,2020-01,fatalities,2\n"
     )
-    report = ingest_file(path, store=store)
+    with pytest.raises(InputError, match="unknown region.*'X9' .row 3") as refused:
+        ingest_file(path, store=store)
+    assert (refused.value.row, refused.value.field) == (3, "region")
+    report = ingest_file(path, store=store, allow_new_regions=True)
     assert (report.kind, report.rows_added, report.new_regions) == ("panel_csv", 2, ("X9",))
     stored = store.load_panel(regions=["X9"])
     assert stored["source"].tolist() == ["file:panel.csv"]
-    assert ingest_file(path, store=store).rows_unchanged == 2
+    assert ingest_file(path, store=store).rows_unchanged == 2  # X9 is known now
 
 
 def test_until_drops_later_months(store: Store, tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ def test_health_reports_database_mlflow_and_scheduler(api: str) -> None:
     assert body["database"]["ok"] is True
     assert body["mlflow"]["uri"].startswith("sqlite:///")
     assert body["scheduler"]["state"] == "off"
-    assert {job["name"] for job in body["scheduler"]["jobs"]} == {"ingest", "weekly"}
+    assert {job["name"] for job in body["scheduler"]["jobs"]} == {"ingest", "weekly", "alerts"}
 
 
 def test_regions_lists_registry_and_filters_to_regions_with_data(api: str) -> None:
@@ -254,7 +254,7 @@ def test_served_with_the_scheduler_health_and_jobs_show_it(store, serve, config_
     health = httpx.get(f"{api}/health").json()
     assert health["scheduler"]["state"] == "running"
     schedule = {job["name"]: job for job in httpx.get(f"{api}/jobs").json()["schedule"]}
-    assert set(schedule) == {"ingest", "weekly"}
+    assert set(schedule) == {"ingest", "weekly", "alerts"}
     assert (
         schedule["weekly"]["next_run_time"] and "day_of_week='mon'" in schedule["weekly"]["trigger"]
     )

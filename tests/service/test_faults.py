@@ -6,9 +6,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.service.conftest import AUTH, write_config
 
@@ -60,16 +62,21 @@ def test_database_locked_answers_503_and_writes_nothing(store, serve, config_fil
 
 
 def test_a_job_already_running_is_409(store, serve) -> None:
-    from jobs import records
+    from jobs import lease, records
 
     api = serve(run_scheduler=False)
     # A run in flight, owned by this (live) process: deterministic, unlike racing a real refit.
     running = records.start(store.engine, "weekly", trigger="test")
+    assert lease.lock(
+        store.engine, "weekly", running.run_id, trigger="test", stale_after=timedelta(hours=1)
+    ).acquired
     again = httpx.post(f"{api}/jobs/weekly/run", headers=AUTH)
     assert again.status_code == 409
     assert running.run_id in again.json()["detail"]
+    assert again.json()["run_id"] == running.run_id
     running.outcome = "succeeded"
     records.finish(store.engine, running)
+    lease.unlock(store.engine, "weekly", running.run_id)
     assert httpx.post(f"{api}/jobs/weekly/run", headers=AUTH).status_code in (200, 202)
 
 
@@ -101,27 +108,57 @@ def test_inbox_files_are_ingested_once_and_garbage_is_named(store, isolated_home
     assert seen == {"new.csv": "ingested", "garbage.csv": "rejected"}
 
 
-def test_a_run_left_running_by_a_dead_process_does_not_block_triggers(store) -> None:
-    import socket as sockets
+def test_a_run_left_running_by_a_dead_process_is_found_and_marked_failed(store) -> None:
+    from jobs import lease, records
+    from jobs.runner import JobBusyError, busy, execute
 
-    from jobs import records
-    from jobs.runner import busy
-
-    alive = records.start(store.engine, "weekly", trigger="api")
-    assert busy(store, "weekly").run_id == alive.run_id  # this process: really running
+    alive = records.start(store.engine, "ingest", trigger="api")
+    held = lease.lock(
+        store.engine, "ingest", alive.run_id, trigger="api", stale_after=timedelta(hours=1)
+    )
+    assert held.acquired
+    assert busy(store, "ingest").run_id == alive.run_id  # this process: really running
+    with pytest.raises(JobBusyError, match=alive.run_id):
+        execute("ingest", trigger="cli", store=store)
+    lease.unlock(store.engine, "ingest", alive.run_id)
     alive.outcome = "succeeded"
     records.finish(store.engine, alive)
+
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
-    orphan = records.start(store.engine, "weekly", trigger="api")
-    with store.engine.begin() as connection:
+    orphan = records.start(store.engine, "weekly", trigger="schedule")
+    assert lease.lock(
+        store.engine, "weekly", orphan.run_id, trigger="schedule", stale_after=timedelta(hours=1)
+    ).acquired
+    with store.engine.begin() as connection:  # as if a process that no longer exists held it
         connection.execute(
-            records.job_runs.update()
-            .where(records.job_runs.c.run_id == orphan.run_id)
-            .values(owner=f"{sockets.gethostname()}:{dead}")
+            lease.job_locks.update()
+            .where(lease.job_locks.c.run_id == orphan.run_id)
+            .values(owner=f"{socket.gethostname()}:{dead}")
         )
     assert busy(store, "weekly") is None
+    # The next run of any job finds the dead weekly run, not only the next weekly one.
+    outcome = execute("ingest", trigger="cli", store=store)
+    assert outcome is not None and outcome.outcome == "succeeded"
+    marked = records.get(store.engine, orphan.run_id)
+    assert marked.outcome == "failed" and "stopped mid-run" in marked.error
+    assert outcome.run_id in marked.error
+    assert lease.lock_holder(store.engine, "weekly") is None
+    assert lease.lock_holder(store.engine, "ingest") is None  # released at the end
+
+
+def test_the_hourly_alerts_run_before_any_refit_is_a_recorded_no_op(store) -> None:
+    from datetime import UTC, datetime
+
+    from jobs.runner import execute
+
+    fire = datetime(2026, 12, 3, 10, 30, tzinfo=UTC)
+    scheduled = execute("alerts", trigger="schedule", fire_time=fire, store=store)
+    assert scheduled.outcome == "succeeded"
+    assert scheduled.details == {"skipped": "no refit published yet"}
+    manual = execute("alerts", trigger="cli", store=store)  # by hand it is an error
+    assert manual.outcome == "failed" and "run the weekly job first" in manual.error

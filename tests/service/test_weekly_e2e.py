@@ -101,6 +101,9 @@ def test_weekly_job_through_the_api_end_to_end(
     assert all(t["delivery_status"] == "delivered" for t in transitions)
     outcomes = [d["outcome"] for t in transitions for d in t["deliveries"]]
     assert "retry" in outcomes and "delivered" in outcomes
+    owed = [row for t in transitions for row in t["outbox"]]
+    assert {row["notifier"] for row in owed} == {"log", "webhook"}
+    assert {row["status"] for row in owed} == {"delivered"}  # nothing left owed
     delivered = [a for payload in receiver.payloads for a in payload["alerts"]]
     assert {a["labels"]["region"] for a in delivered} == expected_firing
     assert {a["status"] for a in delivered} == {"firing"}
