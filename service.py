@@ -447,11 +447,14 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
             return Response(csv_text, media_type="text/csv", headers=headers)
         return JSONResponse(_frame_json(frame), headers=headers)
 
-    @app.get("/risk", tags=["forecasts"], summary="Latest escalation risk per region")
+    @app.get("/risk", tags=["forecasts"], summary="Latest escalation risk per region, per series")
     def risk(request: Request, series: str | None = None) -> dict[str, Any]:
-        latest = results.latest_risk(_store(request).engine, series=series)
+        from jobs.scope import scope_config
+
+        chosen = series or scope_config().series[0]
+        latest = results.latest_risk(_store(request).engine, series=chosen)
         if latest is None:
-            raise _http(404, "no risk published yet; run the weekly job")
+            raise _http(404, f"no {chosen} risk published yet; run the weekly job")
         return latest
 
     @app.get("/alerts", tags=["alerts"], summary="Alerts and their state")
@@ -519,9 +522,13 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
         response_class=HTMLResponse,
     )
     def bulletin(request: Request) -> HTMLResponse:
-        from jobs.bulletin_context import render_bulletin_html
+        from jobs.bulletin_context import NoRefitYetError, render_bulletin_html
+        from reports.bulletin import render_not_ready
 
-        return HTMLResponse(render_bulletin_html(_store(request)))
+        try:
+            return HTMLResponse(render_bulletin_html(_store(request)))
+        except NoRefitYetError as exc:  # a browser user gets a page saying what to run
+            return HTMLResponse(render_not_ready(str(exc)), status_code=404)
 
     @app.post(
         "/observations",

@@ -8,9 +8,11 @@ bulletin can show the flags next to the risk.
 
 Two flags, per (region, series):
 
-* ``silent`` — the newest observation is ``silent_months`` or more behind the reference
-  month (by default the newest month anywhere in the panel, so a source lagging behind the
-  others stands out).
+* ``silent`` — the newest observation is ``silent_months`` release steps or more behind
+  the latest release of *its own source* (the newest month that source wrote anywhere,
+  stepped by the source's cadence: the typical gap between its months). A source is never
+  judged against another one: ACLED data ending in 2021-12 are up to date when ACLED's
+  latest file ends there, however far AWSD runs.
 * ``zero_after_gap`` — after a reporting gap of ``gap_months`` or more missing months, the
   series came back with nothing but zeros (within the last ``zero_lookback`` months) although
   it averaged at least ``min_level`` before the gap.
@@ -61,14 +63,17 @@ def assess_data_quality(
     *,
     as_of: pd.Period | None = None,
     series: Iterable[str] | None = None,
+    regions: Iterable[str] | None = None,
 ) -> list[QualityFlag]:
     """Flag silent series and zeros after a reporting gap.
 
     Args:
         panel: panel frame (``region, month, series, value, source``; month a Period[M]).
         settings: thresholds (``[alerts.quality]``); defaults when None.
-        as_of: reference month; default the newest month of the whole panel.
+        as_of: reference month for every series; default each source's own latest release
+            (see the module docstring).
         series: only check these series (default all).
+        regions: only check these regions (the watch list; default all).
 
     Returns:
         Flags sorted by region, series and kind; empty when the data look sound.
@@ -87,17 +92,44 @@ def assess_data_quality(
     frame = panel
     if series is not None:
         frame = frame[frame["series"].isin(list(series))]
+    releases = source_releases(panel.dropna(subset=["value"]))
+    if regions is not None:
+        frame = frame[frame["region"].isin(list(regions))]
     frame = frame.dropna(subset=["value"])
     if frame.empty:
         return []
     months = frame["month"].astype("period[M]")
-    reference = as_of.asfreq("M") if as_of is not None else months.max()
     ordinal = months.map(lambda p: p.ordinal).to_numpy()
     frame = frame.assign(_ord=ordinal).sort_values(["region", "series", "_ord"])
     flags: list[QualityFlag] = []
     for (region, name), group in frame.groupby(["region", "series"], sort=True):
-        flags.extend(_check_group(str(region), str(name), group, reference, settings))
+        source = str(group["source"].iloc[-1]) if "source" in group.columns else None
+        if as_of is not None:
+            reference, step = as_of.asfreq("M"), 1
+        elif source in releases:
+            reference, step = releases[source]
+        else:
+            reference, step = months.max(), 1
+        flags.extend(_check_group(str(region), str(name), group, reference, settings, step))
     return flags
+
+
+def source_releases(panel: pd.DataFrame) -> dict[str, tuple[pd.Period, int]]:
+    """Source → (its latest release month, its cadence in months).
+
+    The cadence is the most common gap between the distinct months a source wrote (1 for
+    monthly data); a source with a single month counts as monthly.
+    """
+    if panel.empty or "source" not in panel.columns:
+        return {}
+    out: dict[str, tuple[pd.Period, int]] = {}
+    months = panel["month"].astype("period[M]").map(lambda p: p.ordinal)
+    for source, ords in months.groupby(panel["source"].astype(str), sort=True):
+        distinct = np.unique(ords.to_numpy())
+        gaps = np.diff(distinct)
+        step = int(pd.Series(gaps).mode().min()) if gaps.size else 1
+        out[source] = (pd.Period(ordinal=int(distinct[-1]), freq="M"), max(step, 1))
+    return out
 
 
 def _check_group(
@@ -106,6 +138,7 @@ def _check_group(
     group: pd.DataFrame,
     reference: pd.Period,
     settings: QualitySettings,
+    step: int = 1,
 ) -> list[QualityFlag]:
     ords = group["_ord"].to_numpy()
     values = group["value"].to_numpy(dtype=float)
@@ -113,14 +146,14 @@ def _check_group(
     source = str(group["source"].iloc[-1]) if "source" in group.columns else None
     flags: list[QualityFlag] = []
     behind = reference.ordinal - int(ords[-1])
-    if behind >= settings.silent_months:
+    if behind >= settings.silent_months * step:
         flags.append(
             QualityFlag(
                 region,
                 series,
                 "silent",
-                f"no data since {format_month(last)} ({behind} months behind "
-                f"{format_month(reference)})",
+                f"no data since {format_month(last)}: {behind} months behind its source's "
+                f"latest month, {format_month(reference)}",
                 source,
                 format_month(last),
             )

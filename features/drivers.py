@@ -1,64 +1,192 @@
-"""What stands out in a region now: the few interpretable inputs furthest from their usual.
+"""What moved the forecast: only the inputs of the model that made it.
 
-The bulletin's "main drivers" must make sense to an analyst whatever model made the
-forecast (the default ensemble has no coefficients to read). So a driver is an input the
-models see — recent violence, its growth, violence next door, aid diversion, peacekeeper
-casualties, known events — scored by how unusual its value at the origin is against the
-region's own history up to the origin (a z-score). Nothing after the origin is used.
+An analyst reads "drivers" as causes, so the bulletin lists nothing the producing model did
+not use. The protocol is small and optional, and duck-typed so any model can join it:
+
+* A model with inputs implements ``forecast_inputs() -> Sequence[str]`` (the names of every
+  input it reads) and ``contributions() -> Mapping[region, Sequence[(input, contribution)]]``
+  (each input's contribution to that region's forecast on the model's own scale, e.g.
+  coefficient × standardised feature for a GLM, or tree contributions). Every listed input
+  must be one of ``forecast_inputs()``; :func:`model_drivers` refuses anything else.
+* A history-only model (it reads nothing but the region's own past of the series) says so
+  with ``history_only = True`` — or is one of :data:`HISTORY_ONLY_MODELS`, or an ensemble
+  whose members all are. Its forecast follows the region's recent history, and the bulletin
+  says exactly that with the facts it rests on: the last 12 months' mean and maximum.
+* Any other model gets a plain "this model does not report what moved its forecast".
+
+Nothing here imports ``forecast/``: features sit to its left in the data flow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
-from data.registry import Registry
-from features.build import build_features
-
-CANDIDATES: tuple[str, ...] = (
-    "{target}_roll3_sum",
-    "{target}_growth3_6",
-    "{target}_since_ge25",
-    "nbr_{target}_roll3_sum",
-    "aid_diversion_roll12_sum",
-    "parent_peacekeeper_casualties_roll3_sum",
-    "parent_peacekeeper_casualties_malicious_roll3_sum",
+HISTORY_ONLY_MODELS: frozenset[str] = frozenset(
+    {"zero", "no_change", "conflictology", "poisson_mean", "sarimax", "ets"}
 )
-"""Interpretable feature columns considered as drivers (those the feature set builds)."""
+"""Models that read only the region's own series (their docstrings in forecast/models)."""
+
+FACT_MONTHS = 12
+"""Months of history the facts of a history-only forecast summarise."""
 
 
-def top_drivers(
-    panel: pd.DataFrame,
-    registry: Registry | None,
-    origin: pd.Period,
-    *,
-    target: str = "fatalities",
-    regions: Sequence[str] | None = None,
-    top: int = 3,
-) -> dict[str, list[tuple[str, float]]]:
-    """The ``top`` most unusual inputs per region at ``origin``.
+@runtime_checkable
+class ExplainsForecast(Protocol):
+    """The optional protocol of a model that can say what moved its forecast."""
 
-    Returns:
-        region → ``[(label, value), …]``, most unusual first; the label names the feature
-        and its z-score against the region's own history (e.g.
-        ``"fatalities_roll3_sum (+2.1 sd)"``). Regions with too little history get none.
+    def forecast_inputs(self) -> Sequence[str]:
+        """Names of every input the fitted model reads."""
+        ...
+
+    def contributions(self) -> Mapping[str, Sequence[tuple[str, float]]]:
+        """Region → ``[(input, contribution), …]``, largest magnitude first."""
+        ...
+
+
+DriverKind = Literal["contributions", "history", "unreported"]
+
+
+@dataclass(frozen=True)
+class RegionDrivers:
+    """What moved one region's forecast.
+
+    Attributes:
+        kind: ``contributions`` (inputs with their contribution), ``history`` (the model
+            follows the region's own history) or ``unreported``.
+        items: ``[(label, value), …]`` shown to the analyst; for ``contributions`` each
+            label is an input name of the model.
+        inputs: the model inputs the items rest on (for ``history``: the series itself).
+        text: one sentence for people.
     """
-    cut = panel[panel["month"] <= origin]
-    matrix = build_features(cut, registry, target=target, regions=regions)
-    columns = [c.format(target=target) for c in CANDIDATES]
-    columns = [c for c in columns if c in matrix and matrix[c].notna().any()]
-    drivers: dict[str, list[tuple[str, float]]] = {}
-    for region, rows in matrix.groupby("region", sort=False):
-        history = rows[columns]
-        now = rows.loc[rows["origin"] == origin, columns]
-        if now.empty:
-            continue
-        spread = history.std(ddof=0).replace(0.0, np.nan)
-        z = ((now.iloc[0] - history.mean()) / spread).dropna()
-        ranked = z.abs().sort_values(ascending=False).index[:top]
-        drivers[str(region)] = [
-            (f"{column} ({z[column]:+.1f} sd)", float(now.iloc[0][column])) for column in ranked
-        ]
-    return drivers
+
+    kind: DriverKind
+    items: tuple[tuple[str, float], ...] = ()
+    inputs: tuple[str, ...] = ()
+    text: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON (stored with the risk row, read by the bulletin)."""
+        return {
+            "kind": self.kind,
+            "items": [[label, value] for label, value in self.items],
+            "inputs": list(self.inputs),
+            "text": self.text,
+        }
+
+
+@dataclass
+class ModelDrivers:
+    """The drivers of one fitted model, per region, and the inputs they may name."""
+
+    model_inputs: tuple[str, ...]
+    regions: dict[str, RegionDrivers] = field(default_factory=dict)
+
+
+def is_history_only(model: Any) -> bool:
+    """Whether a fitted model reads nothing but each region's own series."""
+    declared = getattr(model, "history_only", None)
+    if declared is not None:
+        return bool(declared)
+    members = getattr(model, "models", None)
+    if getattr(model, "name", None) == "ensemble" and members:
+        return all(is_history_only(member) for member in members)
+    return getattr(model, "name", None) in HISTORY_ONLY_MODELS
+
+
+def history_input(series: str) -> str:
+    """The single input of a history-only model of ``series``."""
+    return f"{series} (the region's own history)"
+
+
+def history_facts(
+    panel: pd.DataFrame, series: str, region: str, origin: pd.Period
+) -> tuple[tuple[str, float], ...]:
+    """Mean and max of the region's last 12 months of ``series`` up to ``origin``."""
+    since = origin - (FACT_MONTHS - 1)
+    rows = panel[
+        (panel["region"] == region)
+        & (panel["series"] == series)
+        & (panel["month"] >= since)
+        & (panel["month"] <= origin)
+    ]["value"].dropna()
+    if rows.empty:
+        return ()
+    label = series.replace("_", " ")
+    return (
+        (f"mean {label} a month, last {FACT_MONTHS} months", float(rows.mean())),
+        (f"highest month, last {FACT_MONTHS} months", float(rows.max())),
+        (f"months reported of the last {FACT_MONTHS}", float(len(rows))),
+    )
+
+
+def model_drivers(
+    model: Any,
+    panel: pd.DataFrame,
+    *,
+    series: str,
+    origins: Mapping[str, pd.Period],
+    top: int = 5,
+) -> ModelDrivers:
+    """What moved each region's forecast, from the model that made it.
+
+    Args:
+        model: the fitted model instance.
+        panel: the long panel (only months ≤ each region's origin are read).
+        series: the series forecast.
+        origins: region → its forecast origin (the regions to describe).
+        top: most contributions listed per region.
+
+    Raises:
+        ValueError: when a model's contributions name an input it does not declare — the
+            bulletin would present as a driver something the model never read.
+    """
+    name = getattr(model, "name", type(model).__name__)
+    if isinstance(model, ExplainsForecast):
+        inputs = tuple(str(i) for i in model.forecast_inputs())
+        found = model.contributions()
+        out = ModelDrivers(inputs)
+        for region in origins:
+            ranked = sorted(found.get(region, ()), key=lambda item: -abs(float(item[1])))[:top]
+            stray = [label for label, _ in ranked if label not in inputs]
+            if stray:
+                raise ValueError(f"model {name} lists {stray} as drivers but has no such input")
+            items = tuple((str(label), float(value)) for label, value in ranked)
+            out.regions[region] = RegionDrivers(
+                "contributions",
+                items,
+                tuple(label for label, _ in items),
+                f"what moved the {name} forecast most: its inputs' contributions",
+            )
+        return out
+    if is_history_only(model):
+        single = history_input(series)
+        out = ModelDrivers((single,))
+        for region, origin in origins.items():
+            out.regions[region] = RegionDrivers(
+                "history",
+                history_facts(panel, series, region, origin),
+                (single,),
+                f"{name} reads only this region's own {series.replace('_', ' ')} history: "
+                "the forecast follows its recent months",
+            )
+        return out
+    out = ModelDrivers(())
+    for region in origins:
+        out.regions[region] = RegionDrivers(
+            "unreported", text=f"{name} does not report what moved its forecast"
+        )
+    return out
+
+
+def finite_or_none(value: Any) -> float | None:
+    """A float for JSON, None when missing or not finite."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None

@@ -14,10 +14,15 @@ from typing import Any
 
 import pandas as pd
 
+from alerts import load_alert_config
 from jobs import results
 from riskcast.errors import InputError
 
 logger = logging.getLogger(__name__)
+
+
+class NoRefitYetError(InputError):
+    """Nothing published yet: ``/bulletin`` answers with a page saying what to run."""
 
 
 def _risk_frame(latest: dict[str, Any]) -> pd.DataFrame:
@@ -27,6 +32,7 @@ def _risk_frame(latest: dict[str, Any]) -> pd.DataFrame:
         row = dict(region["detail"])
         row.update(
             region=region["region"],
+            origin=region["origin"],
             tier=region["tier"],
             p_any_3=region["p_any_3"],
             change=region["change"],
@@ -36,67 +42,100 @@ def _risk_frame(latest: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def gather_bulletin_context(store: Any, *, series: str | None = None):  # noqa: ANN201
-    """A ``BulletinContext`` for the latest published refit (of ``series``).
+def rule_text(series: str) -> str:
+    """The escalation rule of a series in words, e.g. ``at least max(25, 1.5 × 12-month mean)``."""
+    from jobs.scope import escalation_rule_for
+
+    rule = escalation_rule_for(series)
+    return f"at least max({rule.floor:g}, {rule.multiplier:g} × {rule.window}-month mean) a month"
+
+
+def _section(store: Any, latest: dict[str, Any], panel: pd.DataFrame, precision: bool):  # noqa: ANN202
+    """One series' part of the bulletin from its latest published refit."""
+    from reports.bulletin import SeriesSection
+
+    refit = latest["refit"]
+    risk = _risk_frame(latest)
+    drivers = {}
+    if "drivers" in risk.columns:
+        drivers = {str(r): d for r, d in zip(risk["region"], risk["drivers"], strict=True) if d}
+    scored = None
+    if precision:
+        alert_config = load_alert_config()
+        scored = backtest_precision(
+            refit["model"],
+            panel[panel["series"] == refit["series"]],
+            list(alert_config.thresholds_grid),
+        )
+    return SeriesSection(
+        series=refit["series"],
+        forecast=results.load_forecasts(store.engine, refit_id=refit["refit_id"]),
+        risk=risk,
+        model=refit["model"],
+        run_id=refit["refit_id"],
+        drivers=drivers,
+        model_notes=refit.get("notes") or {},
+        precision=scored,
+        rule=rule_text(refit["series"]),
+    )
+
+
+def gather_bulletin_context(store: Any):  # noqa: ANN201
+    """A ``BulletinContext`` for the latest published refit of every series in ``[scope]``.
 
     Raises:
-        InputError: before the first refit (nothing to show yet).
+        NoRefitYetError: before the first refit (nothing to show yet).
     """
-    from alerts import assess_data_quality, list_alerts, load_alert_config
+    from alerts import assess_data_quality, list_alerts
+    from alerts.quality import source_releases
+    from forecast.risk import EscalationRule
+    from jobs.scope import resolve_scope, scoped
     from reports.bulletin import BulletinContext
+    from riskcast.config import config_section
+    from riskcast.months import format_month
 
     engine = store.engine
-    latest = results.latest_risk(engine, series=series)
-    if latest is None:
-        raise InputError(
+    panel = store.load_panel()
+    registry = store.registry()
+    scope = resolve_scope(panel, registry)
+    found = [results.latest_risk(engine, series=series) for series in scope.series]
+    published = [latest for latest in found if latest is not None]
+    if not published:
+        raise NoRefitYetError(
             "no refit published yet, so there is no bulletin: run the weekly job first "
             "(riskcast run, or POST /jobs/weekly/run)",
             field="refit",
         )
-    refit = latest["refit"]
-    forecast = results.load_forecasts(engine, refit_id=refit["refit_id"])
-    panel = store.load_panel()
+    headline = config_section("escalation", EscalationRule).series
+    sections = [
+        _section(store, latest, panel, latest["refit"]["series"] == headline)
+        for latest in published
+    ]
     alert_config = load_alert_config()
-    registry = store.registry()
     try:
-        flags = assess_data_quality(panel, alert_config.quality)
+        flags = assess_data_quality(
+            panel, alert_config.quality, series=scope.series, regions=scope.regions
+        )
     except InputError:
         logger.warning("data-quality checks skipped for the bulletin", exc_info=True)
         flags = []
+    releases = {s: (format_month(m), step) for s, (m, step) in source_releases(panel).items()}
+    in_scope = set(scope.regions)
     return BulletinContext(
-        forecast=forecast,
-        history=panel[panel["series"] == refit["series"]],
-        risk=_risk_frame(latest),
-        model=refit["model"],
-        run_id=refit["refit_id"],
+        **vars(sections[0]),
+        history=scoped(panel, scope.regions),
         is_synthetic=store.is_synthetic(),
-        series=refit["series"],
         freshness=store.ingests(),
-        alerts=list_alerts(engine),
+        alerts=[a for a in list_alerts(engine) if a.get("region") in in_scope],
         quality_flags=flags,
-        precision=backtest_precision(
-            refit["model"],
-            panel[panel["series"] == refit["series"]],
-            list(alert_config.thresholds_grid),
-        ),
         alert_threshold=alert_config.threshold,
         alert_measure=alert_config.measure,
         region_names={region.id: region.name for region in registry},
-        drivers=_drivers(panel, registry, refit),
-        model_notes=refit.get("notes") or {},
+        more_sections=sections[1:],
+        scope_note=scope.how,
+        neighbours={r.id: tuple(r.neighbours) for r in registry if r.id in in_scope},
+        releases=releases,
     )
-
-
-def _drivers(panel: pd.DataFrame, registry: Any, refit: dict[str, Any]) -> dict:
-    """The most unusual inputs per region at the refit's origin; empty if they cannot be built."""
-    from features.drivers import top_drivers
-    from riskcast.months import parse_month
-
-    try:
-        return top_drivers(panel, registry, parse_month(refit["origin"]), target=refit["series"])
-    except Exception:  # drivers are context, not the bulletin's purpose
-        logger.warning("no drivers for the bulletin", exc_info=True)
-        return {}
 
 
 def render_bulletin_html(store: Any) -> str:

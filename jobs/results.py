@@ -157,7 +157,7 @@ def save_refit(
                 "refit_id": refit_id,
                 "region": str(plain["region"]),
                 "series": str(plain.get("series") or series),
-                "origin": origin,
+                "origin": str(plain.get("origin") or origin),  # its own origin
                 "tier": plain.get("tier"),
                 "p_any_3": plain.get("p_any_3"),
                 "detail": json.dumps(plain, default=str),
@@ -235,7 +235,9 @@ def latest_risk(engine: Engine, *, series: str | None = None) -> dict[str, Any] 
     """Latest risk per region with the change since the previous refit of the same series.
 
     Returns:
-        ``{"refit": …, "previous_refit": … | None, "regions": [...]}`` ranked by ``p_any_3``
+        ``{"refit": …, "previous_refit": … | None, "series", "origin" (most regions'),
+        "origin_differs" (region → its own origin where it differs), "regions": [...]}``,
+        regions ranked by ``p_any_3``
         (highest first); each region has ``tier``, ``p_any_3``, ``previous_tier``,
         ``previous_p_any_3``, ``change`` (probability points, None without a previous
         refit) and ``detail`` (the risk-table row). None before the first refit.
@@ -268,4 +270,12 @@ def latest_risk(engine: Engine, *, series: str | None = None) -> dict[str, Any] 
             }
         )
     regions.sort(key=lambda item: -(item["p_any_3"] or 0.0))
-    return {"refit": latest, "previous_refit": previous, "regions": regions}
+    differs = {r["region"]: r["origin"] for r in regions if r["origin"] != latest["origin"]}
+    return {
+        "refit": latest,
+        "previous_refit": previous,
+        "series": latest["series"],
+        "origin": latest["origin"],
+        "origin_differs": dict(sorted(differs.items())),
+        "regions": regions,
+    }

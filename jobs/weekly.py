@@ -26,12 +26,13 @@ import pandas as pd
 
 from jobs import results
 from jobs.inbox import ingest_inbox
+from jobs.origins import SeriesForecast, forecast_series, origin_summary
 from jobs.records import JobOutcome
 from jobs.runner import error_text, execute
+from jobs.scope import Scope, escalation_rule_for, resolve_scope
 from jobs.settings import schedule_config
 from riskcast.config import config_section, get_settings
 from riskcast.errors import InputError, RiskcastError
-from riskcast.months import format_month
 
 logger = logging.getLogger(__name__)
 
@@ -112,15 +113,17 @@ def _step(name: str, details: dict[str, Any]) -> Iterator[None]:
 
 
 def evaluate_refit_alerts(
-    store: Any, risk_frame: pd.DataFrame, refit_id: str, panel: pd.DataFrame | None = None
+    store: Any, risk_frame: pd.DataFrame, refit_id: str, *, flags: list[Any] | None = None
 ) -> dict[str, Any]:
-    """Run the alert rules on one refit's risk table (idempotent per refit id)."""
-    from alerts import assess_data_quality, evaluate_alerts, load_alert_config
+    """Run the alert rules on one refit's risk table (idempotent per refit id).
 
-    config = load_alert_config()
-    flags = assess_data_quality(panel, config.quality) if panel is not None else None
+    ``flags`` are the data-quality flags of the scoped regions: a flagged region's alert
+    is held, never resolved, while its data are in doubt.
+    """
+    from alerts import evaluate_alerts, load_alert_config
+
     transitions = evaluate_alerts(
-        store.engine, risk_frame, refit_id=refit_id, config=config, data_quality=flags
+        store.engine, risk_frame, refit_id=refit_id, config=load_alert_config(), data_quality=flags
     )
     return {
         "transitions": [
@@ -145,7 +148,12 @@ def write_bulletin(store: Any, path: Path | None = None) -> Path:
 
 
 def weekly_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[str, Any]:
-    """The body of the weekly job (see the module docstring for the order and why)."""
+    """The body of the weekly job (see the module docstring for the order and why).
+
+    Every series of ``[scope]`` is forecast for the scoped regions, each region from its
+    own last month with data (:mod:`jobs.origins`), scored with that series' escalation
+    rule, logged as its own MLflow run and published as its own refit.
+    """
     details: dict[str, Any] = {}
     params = weekly_params()
     with _step("ingest", details):
@@ -153,7 +161,10 @@ def weekly_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[s
     with _step("load data", details):
         panel = store.load_panel()
         registry = store.registry()
-        origin = last_month_with_data(panel, params.series)
+        last_month_with_data(panel, params.series)  # no data at all: say what to load
+        scope = resolve_scope(panel, registry)
+        if not scope.regions:
+            raise InputError(f"the watch list is empty ({scope.how})", field="scope")
     with _step("champion", details):
         from experiments.champion import champion_model_version
 
@@ -162,79 +173,160 @@ def weekly_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[s
         model=model,
         champion_run_id=champion_run_id,
         champion_version=version,
-        origin=format_month(origin),
-        series=params.series,
         horizon=params.horizon,
         n_draws=params.n_draws,
+        scope={"regions": list(scope.regions), "how": scope.how},
+        series={},
     )
-    with _step("forecast", details):
-        from forecast.pipeline import forecast_config, forecast_from_panel
-        from forecast.risk import RiskTiers, risk_table
-
-        result = forecast_from_panel(
+    flags = _quality_flags(panel, scope)
+    published = [
+        _series_refit(
+            store,
             panel,
             registry,
+            scope,
+            series=series,
             model=model,
-            origin=origin,
-            horizon=params.horizon,
-            series=params.series,
-            n_draws=params.n_draws,
-            seed=params.seed,
-            options=forecast_config().options_for(model),
-        )
-        tiers = config_section("risk", RiskTiers)
-        risk_frame = risk_table(result.draws, result.thresholds, tiers)
-    with _step("mlflow", details):
-        from experiments.runs import log_refit
-
-        mlflow_run_id = log_refit(
-            result,
+            params=params,
             trigger=trigger,
-            panel=panel,
-            options=result.model_options,
-            seed=params.seed,
-            registry=registry,
-            champion_run_id=champion_run_id,
-            champion_version=version,
+            run_id=run_id,
+            champion=(champion_run_id, version),
+            flags=flags,
+            details=details,
         )
-    details["mlflow_run_id"] = mlflow_run_id
-    with _step("publish", details):
-        results.save_refit(
-            store.engine,
-            refit_id=mlflow_run_id,
-            forecast_frame=result.frame,
-            risk_frame=risk_frame,
-            model=model,
-            series=params.series,
-            origin=format_month(origin),
-            horizon=params.horizon,
-            n_draws=params.n_draws,
-            trigger=trigger,
-            champion_run_id=champion_run_id,
-            job_run_id=run_id,
-            notes=dict(getattr(result, "notes", {}) or {}),
-        )
-    with _step("alerts", details):
-        details["alerts"] = evaluate_refit_alerts(store, risk_frame, mlflow_run_id, panel)
+        for series in scope.series
+    ]
+    if not any(published):
+        raise InputError("no scoped region has data for any series in [scope]", field="scope")
+    details["origin"] = details["series"].get(params.series, {}).get("origin")
     with _step("bulletin", details):
         details["bulletin"] = str(write_bulletin(store))
     return details
 
 
+def _quality_flags(panel: pd.DataFrame, scope: Scope) -> list[Any]:
+    """Data-quality flags of the scoped regions and series."""
+    from alerts import assess_data_quality, load_alert_config
+
+    return assess_data_quality(
+        panel, load_alert_config().quality, series=scope.series, regions=scope.regions
+    )
+
+
+def _series_refit(
+    store: Any,
+    panel: pd.DataFrame,
+    registry: Any,
+    scope: Scope,
+    *,
+    series: str,
+    model: str,
+    params: WeeklyParams,
+    trigger: str,
+    run_id: str | None,
+    champion: tuple[str | None, str | None],
+    flags: list[Any],
+    details: dict[str, Any],
+) -> bool:
+    """Forecast, log, publish and alert one series; False when no scoped region has data."""
+    from forecast.pipeline import forecast_config
+    from forecast.risk import RiskTiers
+
+    mine: dict[str, Any] = {}
+    details["series"][series] = mine
+    with _step(f"forecast {series}", details):
+        rule = escalation_rule_for(series)
+        forecast = forecast_series(
+            panel,
+            registry,
+            series=series,
+            regions=scope.regions,
+            model=model,
+            rule=rule,
+            tiers=config_section("risk", RiskTiers),
+            horizon=params.horizon,
+            n_draws=params.n_draws,
+            seed=params.seed,
+            options=forecast_config().options_for(model),
+        )
+        if forecast is None:
+            mine["skipped"] = "no scoped region has data"
+            return False
+        summary = origin_summary(forecast.origins)
+        mine.update(summary, regions=len(forecast.origins))
+        risk_frame = _with_drivers(forecast, panel)
+    with _step(f"mlflow {series}", details):
+        from experiments.runs import log_refit
+
+        mlflow_run_id = log_refit(
+            forecast,
+            trigger=trigger,
+            panel=panel,
+            options=forecast.model_options,
+            seed=params.seed,
+            registry=registry,
+            escalation_rule=rule,
+            champion_run_id=champion[0],
+            champion_version=champion[1],
+        )
+    mine["mlflow_run_id"] = mlflow_run_id
+    details.setdefault("mlflow_run_id", mlflow_run_id)
+    with _step(f"publish {series}", details):
+        results.save_refit(
+            store.engine,
+            refit_id=mlflow_run_id,
+            forecast_frame=forecast.frame,
+            risk_frame=risk_frame,
+            model=model,
+            series=series,
+            origin=summary["origin"],
+            horizon=params.horizon,
+            n_draws=params.n_draws,
+            trigger=trigger,
+            champion_run_id=champion[0],
+            job_run_id=run_id,
+            notes=dict(forecast.notes),
+        )
+    with _step(f"alerts {series}", details):
+        mine["alerts"] = evaluate_refit_alerts(store, risk_frame, mlflow_run_id, flags=flags)
+    return True
+
+
+def _with_drivers(forecast: SeriesForecast, panel: pd.DataFrame) -> pd.DataFrame:
+    """The risk table with each region's drivers (from the model that forecast it)."""
+    from features.drivers import model_drivers
+
+    drivers: dict[str, dict[str, Any]] = {}
+    for origin, fitted in forecast.models.items():
+        regions = {r: o for r, o in forecast.origins.items() if o == origin}
+        found = model_drivers(fitted, panel, series=forecast.series, origins=regions)
+        drivers.update({r: d.to_json() for r, d in found.regions.items()})
+    risk = forecast.risk.copy()
+    risk["drivers"] = [drivers.get(str(region)) for region in risk["region"]]
+    return risk
+
+
 def alerts_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[str, Any]:
-    """Re-evaluate alerts on the latest published refit: nothing changes state twice, and
-    every delivery the outbox still owes is retried. Scheduled before the first refit, it
-    has nothing to do and says so; triggered by hand, that is an error."""
-    latest = results.latest_refit(store.engine, series=schedule_config().series)
-    if latest is None:
+    """Re-evaluate alerts on the latest published refit of every scoped series: nothing
+    changes state twice, and every delivery the outbox still owes is retried. Scheduled
+    before the first refit, it has nothing to do and says so; triggered by hand, that is an
+    error."""
+    panel = store.load_panel()
+    scope = resolve_scope(panel, store.registry())
+    found = {s: results.latest_refit(store.engine, series=s) for s in scope.series}
+    latest = {s: refit for s, refit in found.items() if refit is not None}
+    if not latest:
         if trigger == "schedule":
             return {"skipped": "no refit published yet"}
         raise InputError("no refit published yet: run the weekly job first", field="refit")
-    rows = [row["detail"] for row in results.load_risk(store.engine, latest["refit_id"])]
-    details = evaluate_refit_alerts(
-        store, pd.DataFrame(rows), latest["refit_id"], store.load_panel()
-    )
-    return {"refit_id": latest["refit_id"], **details}
+    flags = _quality_flags(panel, scope)
+    out: dict[str, Any] = {"series": {}}
+    for series, refit in latest.items():
+        rows = [row["detail"] for row in results.load_risk(store.engine, refit["refit_id"])]
+        details = evaluate_refit_alerts(store, pd.DataFrame(rows), refit["refit_id"], flags=flags)
+        out["series"][series] = {"refit_id": refit["refit_id"], **details}
+    out["refit_id"] = next(iter(out["series"].values()))["refit_id"]
+    return out
 
 
 def run_weekly(

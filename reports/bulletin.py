@@ -1,11 +1,14 @@
 """The weekly bulletin: one self-contained HTML page analysts read (and print).
 
-What is on it, top to bottom: a plain note when the data are the synthetic demo; the regions
-ranked by escalation risk with tier, week-on-week change and the probability per horizon;
-current alerts and data-quality flags; a card per region with the fan chart of the last 24
-months and the 12-month forecast, the escalation probability per horizon and the main
-drivers; data freshness per source; how often alerts at each threshold were right on the
-backtest; which model and MLflow run produced it.
+What is on it, top to bottom: a plain note when the data are the synthetic demo; then one
+section per series (fatalities, aid diversion, peacekeeper casualties …), each with its
+escalation rule and origin, a tile map of the watch list coloured by tier, the regions
+ranked by escalation risk with tier, week-on-week change and the probability per horizon,
+its alerts, and a card per region with the fan chart, the escalation probability per
+horizon and what moved the forecast (only inputs of the model that made it); then the
+data-quality flags grouped by source (collapsed), data freshness per source judged against
+its own latest release, the latest ingests, how often alerts were right on the backtest,
+and which model and MLflow runs produced it.
 
 Everything is inline (CSS, SVG charts): the page opens from a file, an e-mail attachment or
 ``GET /bulletin`` with no network, and prints on A4/Letter. :func:`render_bulletin` only
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -27,6 +30,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from reports.bulletin_charts import fan_chart_svg, probability_bars_svg
+from reports.tilemap import tile_layout, tile_map_svg
 from riskcast.errors import InputError
 from riskcast.months import format_month
 
@@ -41,6 +45,25 @@ TIER_STYLE: dict[str, tuple[str, str]] = {
 """tier → (background, text colour); unknown tiers are drawn grey."""
 
 _FAN_QUANTILES = ("q0.05", "q0.25", "q0.50", "q0.75", "q0.95")
+
+
+@dataclass
+class SeriesSection:
+    """One more series on the page (the context's own fields are the first series).
+
+    Attributes mean what the :class:`BulletinContext` attributes of the same name mean.
+    """
+
+    series: str
+    forecast: pd.DataFrame
+    risk: pd.DataFrame
+    model: str
+    run_id: str | None = None
+    drivers: Mapping[str, Any] = field(default_factory=dict)
+    model_notes: Mapping[str, str] = field(default_factory=dict)
+    previous_risk: pd.DataFrame | None = None
+    precision: pd.DataFrame | None = None
+    rule: str = ""
 
 
 @dataclass
@@ -62,10 +85,12 @@ class BulletinContext:
         series: the series forecast (``fatalities``).
         previous_risk: the previous refit's risk table, used for the week-on-week change
             when ``risk`` has no ``change`` column.
-        drivers: region → ``[(feature or regressor, value), …]``, largest first.
+        drivers: region → what moved its forecast: a ``features.drivers.RegionDrivers``
+            JSON dict (``kind``, ``items``, ``text``), or ``[(model input, value), …]``.
         freshness: the ingest log (``Store.ingests()``); newest ingests are listed.
         alerts: current alerts (``alerts.state.list_alerts`` rows) or transitions.
-        quality_flags: ``alerts.quality.QualityFlag`` objects (or dicts with the same keys).
+        quality_flags: ``alerts.quality.QualityFlag`` objects (or dicts with the same keys),
+            of the watch list only: grouped by source on the page, collapsed.
         precision: ``alerts.precision.precision_recall_table`` of the latest backtest.
         alert_threshold: the configured firing threshold (highlighted in ``precision``).
         alert_measure: the risk measure alerts read.
@@ -75,6 +100,12 @@ class BulletinContext:
         max_charts: region cards drawn (highest risk first); the table lists every region.
         mlflow_url: link to the MLflow run, when the UI is reachable.
         title: page title.
+        rule: the escalation rule of ``series`` in words.
+        more_sections: the other series, in page order.
+        scope_note: how the watch list was chosen.
+        neighbours: region → neighbours, for the tile map.
+        releases: source → (its latest month ``YYYY-MM``, cadence in months), from the
+            whole store; freshness is judged against it (default: from ``history``).
     """
 
     forecast: pd.DataFrame
@@ -99,6 +130,11 @@ class BulletinContext:
     max_charts: int = 30
     mlflow_url: str | None = None
     title: str = "Conflict escalation risk — weekly bulletin"
+    rule: str = ""
+    more_sections: Sequence[SeriesSection] = ()
+    scope_note: str = ""
+    neighbours: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    releases: Mapping[str, tuple[str, int]] = field(default_factory=dict)
 
 
 def render_bulletin(context: BulletinContext) -> str:
@@ -261,22 +297,50 @@ def _flag_rows(flags: Sequence[Any]) -> list[dict[str, str]]:
     return rows
 
 
-def _source_freshness(history: pd.DataFrame) -> list[dict[str, Any]]:
-    """Per source: newest month, months behind the newest month overall, regions, series."""
+def _flag_groups(flags: Sequence[Any]) -> list[dict[str, Any]]:
+    """Flags grouped by source (one group per source), largest group first."""
+    groups: dict[str, list[dict[str, str]]] = {}
+    for row in _flag_rows(flags):
+        groups.setdefault(row["source"] or "unknown source", []).append(row)
+    out = [
+        {
+            "source": source,
+            "rows": rows,
+            "regions": len({r["region"] for r in rows}),
+            "kinds": ", ".join(sorted({r["kind"] for r in rows})),
+        }
+        for source, rows in groups.items()
+    ]
+    out.sort(key=lambda g: (-len(g["rows"]), g["source"]))
+    return out
+
+
+def _source_freshness(
+    history: pd.DataFrame, releases: Mapping[str, tuple[str, int]]
+) -> list[dict[str, Any]]:
+    """Per source: its span in the watch list, its own latest release and cadence, and how
+    many of the watch list's region series stop before that release (never another
+    source's months)."""
     if history.empty or "source" not in history.columns:
         return []
     months = history["month"].map(lambda m: pd.Period(m, freq="M"))
-    newest = months.max()
     frame = history.assign(_month=months)
     rows = []
     for source, group in frame.groupby("source", sort=True):
-        last = group["_month"].max()
+        own_last = group["_month"].max()
+        latest, cadence = releases.get(str(source), (format_month(own_last), 1))
+        release = pd.Period(latest, freq="M")
+        ends = group.groupby(["region", "series"])["_month"].max()
+        behind = ends[ends < release]
         rows.append(
             {
                 "source": source,
                 "first": format_month(group["_month"].min()),
-                "last": format_month(last),
-                "behind": int((newest - last).n),
+                "last": format_month(own_last),
+                "release": latest,
+                "cadence": "monthly" if cadence == 1 else f"every {cadence} months",
+                "behind": int(len(behind)),
+                "oldest": format_month(behind.min()) if len(behind) else "",
                 "regions": int(group["region"].nunique()),
                 "series": ", ".join(sorted(group["series"].unique())),
             }
@@ -418,7 +482,11 @@ def _region_entries(
         for row in _alert_rows(context.alerts)
         if row["series"] in (None, context.series) and row["state"] != "resolved"
     }
-    flagged = {row["region"] for row in _flag_rows(context.quality_flags)}
+    flagged = {
+        row["region"]
+        for row in _flag_rows(context.quality_flags)
+        if row["series"] in ("", context.series)
+    }
     by_region = dict(list(forecast.groupby("region", sort=False)))
     entries = []
     for rank, row in enumerate(risk.itertuples(index=False), start=1):
@@ -459,10 +527,8 @@ def _region_entries(
                 "alert": alert_state.get(region),
                 "flagged": region in flagged,
                 "strip": _strip_svg(p_h, months, region),
-                "drivers": [
-                    (str(feature), _finite(value))
-                    for feature, value in context.drivers.get(region, [])
-                ][:6],
+                "drivers": _drivers_view(context.drivers.get(region)),
+                "origin": str(getattr(row, "origin", "") or ""),
                 "note": context.model_notes.get(region, ""),
                 "chart": chart,
                 "bars": bars,
@@ -471,8 +537,62 @@ def _region_entries(
     return entries
 
 
+def _drivers_view(found: Any) -> dict[str, Any] | None:
+    """What moved one region's forecast, as the card shows it (None when nothing is known)."""
+    if not found:
+        return None
+    if isinstance(found, Mapping):
+        items = [(str(label), _finite(value)) for label, value in found.get("items", [])]
+        return {"kind": str(found.get("kind", "")), "entries": items[:6], "text": found.get("text")}
+    items = [(str(label), _finite(value)) for label, value in found][:6]
+    return {"kind": "contributions", "entries": items, "text": ""}
+
+
+def _tile_map(context: BulletinContext, regions: list[dict[str, Any]]) -> str:
+    """The section's tile map: the ranked regions coloured by tier."""
+    ids = [r["id"] for r in regions]
+    layout = tile_layout(ids, context.neighbours)
+    fills = {r["id"]: (r["tier_bg"], r["tier_fg"]) for r in regions}
+    labels = {r["id"]: r["name"] or r["id"] for r in regions}
+    titles = {
+        r["id"]: f"{r['name'] or r['id']} ({r['id']}): {r['tier']}, {r['p_any_3']:.0%}"
+        for r in regions
+    }
+    caption = f"{context.series.replace('_', ' ')} escalation risk tier by region"
+    return tile_map_svg(layout, fills, labels, titles, caption=caption)
+
+
 def _view(context: BulletinContext) -> dict[str, Any]:
     """Everything the template needs, as plain values (the template does no computing)."""
+    sections = [_section_view(context)]
+    own = {f.name for f in fields(SeriesSection)}
+    for more in context.more_sections:
+        sections.append(_section_view(replace(context, **{k: getattr(more, k) for k in own})))
+    first = sections[0]
+    return {
+        "title": context.title,
+        "sections": sections,
+        "origin": first["origin"],
+        "horizon": first["horizon"],
+        "run_id": context.run_id,
+        "mlflow_url": context.mlflow_url,
+        "is_synthetic": context.is_synthetic,
+        "generated_at": _when(context.generated_at),
+        "names": dict(context.region_names),
+        "flag_groups": _flag_groups(context.quality_flags),
+        "n_flags": len(context.quality_flags),
+        "sources": _source_freshness(context.history, context.releases),
+        "ingests": _ingest_rows(context.freshness),
+        "alert_threshold": context.alert_threshold,
+        "alert_measure": context.alert_measure,
+        "history_months": context.history_months,
+        "scope_note": context.scope_note,
+        "legend_strip": _strip_svg([i / 10 for i in range(11)], [], "legend"),
+    }
+
+
+def _section_view(context: BulletinContext) -> dict[str, Any]:
+    """One series' part of the page."""
     _require(context.risk, ("region", "p_any_3", "tier"), "risk table")
     _require(
         context.forecast,
@@ -495,7 +615,8 @@ def _view(context: BulletinContext) -> dict[str, Any]:
         else None
     )
     regions = _region_entries(context, risk, forecast, origin)
-    alert_rows = _alert_rows(context.alerts)
+    alert_rows = [a for a in _alert_rows(context.alerts) if a["series"] in (None, context.series)]
+    differs = {r["id"]: r["origin"] for r in regions if r["origin"] and r["origin"] != origin}
 
     precision_rows, precision_model = _precision_rows(context)
     tiers_count: dict[str, int] = {}
@@ -503,16 +624,15 @@ def _view(context: BulletinContext) -> dict[str, Any]:
         tiers_count[entry["tier"]] = tiers_count.get(entry["tier"], 0) + 1
     horizon = int(forecast["horizon"].max()) if len(forecast) else 0
     return {
-        "title": context.title,
         "series": context.series,
         "series_label": context.series.replace("_", " "),
         "origin": origin,
+        "origin_differs": differs,
+        "rule": context.rule,
         "horizon": horizon,
         "model": context.model,
         "run_id": context.run_id,
-        "mlflow_url": context.mlflow_url,
-        "is_synthetic": context.is_synthetic,
-        "generated_at": _when(context.generated_at),
+        "map": _tile_map(context, regions),
         "regions": regions,
         "charted": sum(1 for r in regions if r["chart"]),
         "tiers_count": [
@@ -520,14 +640,12 @@ def _view(context: BulletinContext) -> dict[str, Any]:
             for tier in _tier_order(tiers_count)
         ],
         "alerts": alert_rows,
-        "names": dict(context.region_names),
-        "flags": _flag_rows(context.quality_flags),
-        "sources": _source_freshness(context.history),
-        "ingests": _ingest_rows(context.freshness),
         "precision": precision_rows,
         "precision_model": precision_model,
-        "alert_threshold": context.alert_threshold,
-        "alert_measure": context.alert_measure,
-        "history_months": context.history_months,
-        "legend_strip": _strip_svg([i / 10 for i in range(11)], [], "legend"),
     }
+
+
+def render_not_ready(reason: str) -> str:
+    """A plain page for ``/bulletin`` before the first refit: what to run to get one."""
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
+    return environment.get_template("not_ready.html.j2").render(reason=reason)

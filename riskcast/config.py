@@ -39,6 +39,8 @@ KNOWN_SECTIONS = (
     "service",
     "events",
     "executor",
+    "scope",
+    "series_rules",
 )
 
 

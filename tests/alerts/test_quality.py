@@ -43,7 +43,7 @@ def test_a_series_gone_silent_is_flagged_against_the_newest_month():
     )
     flags = assess_data_quality(data, QualitySettings(silent_months=3))
     assert [(f.region, f.kind, f.last_month) for f in flags] == [("SILENT", "silent", "2021-08")]
-    assert "4 months behind 2021-12" in flags[0].detail
+    assert "4 months behind its source's latest month, 2021-12" in flags[0].detail
     # An explicit reference month (e.g. today) makes every stale series silent.
     later = assess_data_quality(data, as_of=pd.Period("2022-06", freq="M"))
     assert {f.region for f in later} == {"LIVE", "SILENT", "LATE"}
@@ -73,3 +73,44 @@ def test_old_gaps_are_not_flagged_once_reporting_has_been_back_a_while():
 def test_missing_columns_are_named():
     with pytest.raises(InputError, match="value"):
         assess_data_quality(pd.DataFrame({"region": [], "month": [], "series": []}))
+
+
+def _with_source(rows, source: str):
+    return [(*row[:4], source) for row in rows]
+
+
+def test_each_source_is_judged_against_its_own_latest_release_never_another():
+    acled = _with_source(series_rows("ML05", "2018-01", [3.0] * 48), "acled")  # to 2021-12
+    awsd = _with_source(series_rows("ML05", "2018-01", [1.0] * 96, "aid_diversion"), "awsd")
+    data = panel(acled, awsd)  # AWSD runs to 2025-12, 48 months past ACLED
+    assert assess_data_quality(data) == []
+    # One ACLED region that stops early is flagged against ACLED's own 2021-12.
+    early = _with_source(series_rows("ML06", "2018-01", [3.0] * 40), "acled")  # to 2021-04
+    flags = assess_data_quality(panel(acled, awsd, early))
+    assert [(f.region, f.series, f.kind) for f in flags] == [("ML06", "fatalities", "silent")]
+    assert "2021-12" in flags[0].detail and "2025" not in flags[0].detail
+
+
+def test_a_sparse_source_is_judged_by_its_own_cadence():
+    quarterly = [
+        ("QQ", pd.Period("2018-01", "M") + 3 * i, "fatalities", 4.0, "quarterly") for i in range(12)
+    ]
+    behind = [
+        ("QR", pd.Period("2018-01", "M") + 3 * i, "fatalities", 4.0, "quarterly") for i in range(11)
+    ]
+    data = panel(quarterly, behind)  # QR is one release (3 months) behind: not silent
+    assert assess_data_quality(data, QualitySettings(silent_months=3)) == []
+    far = [
+        ("QS", pd.Period("2018-01", "M") + 3 * i, "fatalities", 4.0, "quarterly") for i in range(9)
+    ]
+    flags = assess_data_quality(panel(quarterly, far), QualitySettings(silent_months=3))
+    assert [f.region for f in flags] == ["QS"]  # three releases behind
+
+
+def test_only_the_watch_list_is_checked():
+    data = panel(
+        series_rows("LIVE", "2020-01", [3.0] * 24),
+        series_rows("NAM", "1988-01", [1.0] * 27),  # stops 1990-03: silent for decades
+    )
+    assert [f.region for f in assess_data_quality(data)] == ["NAM"]
+    assert assess_data_quality(data, regions=["LIVE"]) == []

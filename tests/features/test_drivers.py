@@ -1,14 +1,25 @@
-"""Drivers: the most unusual inputs at the origin, from data up to the origin only."""
+"""What moved the forecast: only the inputs of the model that made it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
+import numpy as np
 import pandas as pd
+import pytest
 
-from features.drivers import top_drivers
-from tests.panels import chain_registry
+from features.drivers import (
+    ExplainsForecast,
+    history_input,
+    is_history_only,
+    model_drivers,
+)
+from forecast.base import ForecastTask
+from forecast.models import make_model
+from forecast.models.baselines import PoissonMean
 
 
-def _panel(values_by_region: dict[str, list[float]], start: str = "2018-01") -> pd.DataFrame:
+def _panel(values_by_region: dict[str, list[float]], start: str = "2019-01") -> pd.DataFrame:
     rows = []
     for region, values in values_by_region.items():
         months = pd.period_range(start, periods=len(values), freq="M")
@@ -20,17 +31,86 @@ def _panel(values_by_region: dict[str, list[float]], start: str = "2018-01") -> 
     return frame
 
 
-def test_a_recent_surge_is_the_top_driver_and_the_future_is_ignored() -> None:
-    registry = chain_registry(2)
-    calm = [2.0, 3.0] * 18
-    surge = calm[:-3] + [40.0, 50.0, 60.0]
-    panel = _panel({"AA01": surge + [0.0] * 6, "AA02": calm + [0.0] * 6})
+def _fitted(name: str, panel: pd.DataFrame, origin: pd.Period):
+    task = ForecastTask(panel=panel[panel["month"] <= origin], origin=origin)
+    return make_model(name).fit(task)
+
+
+def test_a_history_only_model_is_described_by_the_facts_it_rests_on() -> None:
+    calm = [2.0, 3.0] * 12
+    surge = [1.0] * 21 + [40.0, 50.0, 60.0]
+    panel = _panel({"AA01": surge, "AA02": calm})
     origin = pd.Period("2020-12", "M")
+    model = _fitted("conflictology", panel, origin)
 
-    drivers = top_drivers(panel, registry, origin)
+    found = model_drivers(model, panel, series="fatalities", origins={"AA01": origin})
 
-    label, value = drivers["AA01"][0]
-    assert label.startswith("fatalities_roll3_sum (+")
-    assert value == 150.0
-    later = panel.assign(value=panel["value"].where(panel["month"] <= origin, 999.0))
-    assert top_drivers(later, registry, origin) == drivers
+    assert found.model_inputs == (history_input("fatalities"),)
+    drivers = found.regions["AA01"]
+    assert drivers.kind == "history"
+    assert set(drivers.inputs) <= set(found.model_inputs)
+    facts = dict(drivers.items)
+    last12 = surge[-12:]
+    assert facts["mean fatalities a month, last 12 months"] == pytest.approx(np.mean(last12))
+    assert facts["highest month, last 12 months"] == 60.0
+    assert "own fatalities history" in drivers.text
+
+
+def test_facts_never_read_past_the_region_origin() -> None:
+    panel = _panel({"AA01": [5.0] * 24 + [900.0] * 3})
+    origin = pd.Period("2020-12", "M")
+    model = _fitted("poisson_mean", panel, origin)
+    found = model_drivers(model, panel, series="fatalities", origins={"AA01": origin})
+    assert dict(found.regions["AA01"].items)["highest month, last 12 months"] == 5.0
+
+
+def test_ensemble_is_history_only_exactly_when_every_member_is() -> None:
+    assert is_history_only(make_model("ensemble"))  # conflictology, poisson_mean, ets
+    assert not is_history_only(make_model("ensemble", members=["conflictology", "negbin_glm"]))
+    assert not is_history_only(make_model("negbin_glm"))
+
+
+def test_a_model_with_features_but_no_report_gets_no_drivers() -> None:
+    panel = _panel({"AA01": [3.0] * 30})
+    origin = pd.Period("2021-06", "M")
+    found = model_drivers(
+        make_model("negbin_glm"), panel, series="fatalities", origins={"AA01": origin}
+    )
+    assert found.regions["AA01"].kind == "unreported"
+    assert found.regions["AA01"].items == ()
+    assert found.model_inputs == ()
+
+
+class _ExplainedPoisson(PoissonMean):
+    """PoissonMean that reports its one input: the region's mean over its window."""
+
+    def __init__(self, report: str = "fatalities_mean12") -> None:
+        super().__init__()
+        self.report = report
+
+    def forecast_inputs(self) -> Sequence[str]:
+        return ["fatalities_mean12"]
+
+    def contributions(self) -> Mapping[str, Sequence[tuple[str, float]]]:
+        level = np.nanmean(self.history[-self.window :], axis=0)
+        return {
+            region: [(self.report, float(np.log1p(value)))]
+            for region, value in zip(self.task.regions, level, strict=True)
+        }
+
+
+def test_contributions_are_listed_largest_first_and_only_declared_inputs_pass() -> None:
+    panel = _panel({"AA01": [4.0] * 24, "AA02": [0.0] * 24})
+    origin = pd.Period("2020-12", "M")
+    model = _ExplainedPoisson().fit(ForecastTask(panel=panel, origin=origin))
+    assert isinstance(model, ExplainsForecast)
+
+    found = model_drivers(model, panel, series="fatalities", origins={"AA01": origin})
+    assert found.regions["AA01"].kind == "contributions"
+    assert found.regions["AA01"].items == (("fatalities_mean12", pytest.approx(np.log1p(4.0))),)
+
+    liar = _ExplainedPoisson(report="nbr_fatalities_roll3_sum").fit(
+        ForecastTask(panel=panel, origin=origin)
+    )
+    with pytest.raises(ValueError, match="nbr_fatalities_roll3_sum"):
+        model_drivers(liar, panel, series="fatalities", origins={"AA01": origin})

@@ -74,7 +74,7 @@ def test_bulletin_without_optional_parts(context):
         forecast=context.forecast, history=context.history, risk=context.risk, model="m"
     )
     html = render_bulletin(bare)
-    assert "No alert is pending or firing." in html
+    assert "No fatalities alert is pending or firing." in html
     assert "No backtest has been scored" in html
     assert html.count(">new<") == 11  # no previous refit: every change reads "new"
 

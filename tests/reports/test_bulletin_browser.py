@@ -72,7 +72,7 @@ def test_bulletin_renders_in_chromium(browser, tmp_path: Path):
     assert bands == 2 * len(expected)  # 50% and 90% intervals drawn for every region
     first_band = page.locator("svg.fan polygon.band").first.bounding_box()
     assert first_band is not None and first_band["width"] > 10
-    assert page.locator("#alert-table tbody tr").count() >= 1
+    assert page.locator("#series-fatalities .alert-table tbody tr").count() >= 1
     assert page.locator("#precision-table tr.chosen").count() == 1
     assert "0f3c9a51d2e84b6aa1c7e2b9d4f60a17" in page.locator("#provenance").inner_text()
 
