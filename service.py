@@ -218,6 +218,14 @@ def _start_job(app: FastAPI, name: str, wait_seconds: float) -> tuple[int, dict[
 
 
 # --------------------------------------------------------------------------- the app
+def _first_series() -> str:
+    """The series ``/risk`` and ``/forecasts`` answer for when none is asked: the first of
+    ``[scope] series`` (fatalities by default)."""
+    from jobs.scope import scope_config
+
+    return scope_config().series[0]
+
+
 def create_app(settings: Settings | None = None, *, run_scheduler: bool | None = None) -> FastAPI:
     """The FastAPI app (``uvicorn --factory service:create_app``).
 
@@ -427,7 +435,9 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
                 None,
             )
         else:
-            chosen = results.latest_refit(store.engine, series=series, origin=origin_text)
+            chosen = results.latest_refit(
+                store.engine, series=series or _first_series(), origin=origin_text
+            )
         if chosen is None:
             raise _http(
                 404,
@@ -449,9 +459,7 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
 
     @app.get("/risk", tags=["forecasts"], summary="Latest escalation risk per region, per series")
     def risk(request: Request, series: str | None = None) -> dict[str, Any]:
-        from jobs.scope import scope_config
-
-        chosen = series or scope_config().series[0]
+        chosen = series or _first_series()
         latest = results.latest_risk(_store(request).engine, series=chosen)
         if latest is None:
             raise _http(404, f"no {chosen} risk published yet; run the weekly job")

@@ -95,6 +95,7 @@ def test_weekly_job_through_the_api_end_to_end(
 
     # 5. alert transitions, and the webhook delivered after a failed first attempt
     firing = httpx.get(f"{api}/alerts", params={"state": "firing"}).json()["alerts"]
+    firing = [alert for alert in firing if alert["series"] == "fatalities"]  # /risk's series
     assert {alert["region"] for alert in firing} == expected_firing
     transitions = httpx.get(f"{api}/alerts/transitions").json()["transitions"]
     assert {t["to_state"] for t in transitions} == {"firing"}
@@ -104,7 +105,12 @@ def test_weekly_job_through_the_api_end_to_end(
     owed = [row for t in transitions for row in t["outbox"]]
     assert {row["notifier"] for row in owed} == {"log", "webhook"}
     assert {row["status"] for row in owed} == {"delivered"}  # nothing left owed
-    delivered = [a for payload in receiver.payloads for a in payload["alerts"]]
+    delivered = [
+        a
+        for payload in receiver.payloads
+        for a in payload["alerts"]
+        if a["labels"]["series"] == "fatalities"
+    ]
     assert {a["labels"]["region"] for a in delivered} == expected_firing
     assert {a["status"] for a in delivered} == {"firing"}
 
@@ -132,8 +138,13 @@ def test_weekly_job_through_the_api_end_to_end(
     # same data, same seed: the week-on-week change is measured and is zero
     assert all(region["change"] == pytest.approx(0.0) for region in risk["regions"])
     resolved = httpx.get(f"{api}/alerts", params={"state": "resolved"}).json()["alerts"]
-    assert {alert["region"] for alert in resolved} == expected_firing
-    statuses = [a["status"] for payload in receiver.payloads for a in payload["alerts"]]
+    assert {a["region"] for a in resolved if a["series"] == "fatalities"} == expected_firing
+    statuses = [
+        a["status"]
+        for payload in receiver.payloads
+        for a in payload["alerts"]
+        if a["labels"]["series"] == "fatalities"
+    ]
     assert statuses.count("resolved") == len(expected_firing)
     assert httpx.get(f"{api}/forecasts").headers["x-riskcast-refit"] == finished["mlflow_run_id"]
 
@@ -153,7 +164,7 @@ def test_weekly_job_publishes_on_postgresql(config_file, postgres_url, monkeypat
         seed_store(store)
         outcome = run_weekly("cli")
         assert outcome.ok, outcome.error
-        latest = results.latest_risk(store.engine)
+        latest = results.latest_risk(store.engine, series="fatalities")
         assert latest["refit"]["refit_id"] == outcome.mlflow_run_id
         assert {row["region"] for row in latest["regions"]} == {"AA01", "AA02", "AA03", "AA04"}
         frame = results.load_forecasts(store.engine, refit_id=outcome.mlflow_run_id)
