@@ -107,11 +107,12 @@ def tile_map_svg(
     for region, (col, row) in sorted(layout.items()):
         background, ink = fills.get(region, ("#e0e0e0", "#222222"))
         x, y = col * cell, row * cell
-        label = escape(labels.get(region, region))
-        words = label.split(" ", 1)
+        word = labels.get(region, region).split(" ", 1)[0]
+        name = word if len(word) <= 12 else word[:11] + "…"  # cut before escaping
+        size = "" if len(name) <= 8 else " long"  # a long name in a smaller face
         text = (
             f'<text x="{x + cell / 2}" y="{y + cell / 2 - 2}" text-anchor="middle" '
-            f'fill="{ink}" class="tile">{words[0][:11]}</text>'
+            f'fill="{ink}" class="tile{size}">{escape(name)}</text>'
         )
         text += (
             f'<text x="{x + cell / 2}" y="{y + cell / 2 + 11}" text-anchor="middle" '
