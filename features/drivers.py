@@ -151,7 +151,12 @@ def model_drivers(
         found = model.contributions()
         out = ModelDrivers(inputs)
         for region in origins:
-            ranked = sorted(found.get(region, ()), key=lambda item: -abs(float(item[1])))[:top]
+            if region not in found:  # e.g. a quiet region the model drew another way
+                out.regions[region] = RegionDrivers(
+                    "unreported", text=f"{name} reports no contributions for this region"
+                )
+                continue
+            ranked = sorted(found[region], key=lambda item: -abs(float(item[1])))[:top]
             stray = [label for label, _ in ranked if label not in inputs]
             if stray:
                 raise ValueError(f"model {name} lists {stray} as drivers but has no such input")

@@ -295,11 +295,12 @@ def _series_refit(
 def _with_drivers(forecast: SeriesForecast, panel: pd.DataFrame) -> pd.DataFrame:
     """The risk table with each region's drivers (from the model that forecast it)."""
     from features.drivers import model_drivers
+    from jobs.explain import explained
 
     drivers: dict[str, dict[str, Any]] = {}
     for origin, fitted in forecast.models.items():
         regions = {r: o for r, o in forecast.origins.items() if o == origin}
-        found = model_drivers(fitted, panel, series=forecast.series, origins=regions)
+        found = model_drivers(explained(fitted), panel, series=forecast.series, origins=regions)
         drivers.update({r: d.to_json() for r, d in found.regions.items()})
     risk = forecast.risk.copy()
     risk["drivers"] = [drivers.get(str(region)) for region in risk["region"]]

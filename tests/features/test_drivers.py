@@ -114,3 +114,31 @@ def test_contributions_are_listed_largest_first_and_only_declared_inputs_pass() 
     )
     with pytest.raises(ValueError, match="nbr_fatalities_roll3_sum"):
         model_drivers(liar, panel, series="fatalities", origins={"AA01": origin})
+
+
+def test_glm_contributions_are_its_own_terms_and_add_up_to_its_mean() -> None:
+    from jobs.explain import RECENT_LEVEL, explained
+    from tests.panels import chain_registry, synthetic_panel
+
+    registry = chain_registry()
+    panel = synthetic_panel(registry, start="2012-01", end="2021-12", seed=4)
+    origin = pd.Period("2021-12", "M")
+    task = ForecastTask(panel=panel, origin=origin, registry=registry)
+    model = make_model("negbin_glm").fit(task)
+    model.predict(1, 50, np.random.default_rng(0))
+    wrapped = explained(model)
+    assert isinstance(wrapped, ExplainsForecast)
+    inputs = set(wrapped.forecast_inputs())
+    assert RECENT_LEVEL in inputs and inputs - {RECENT_LEVEL} <= set(model.columns)
+
+    terms = wrapped.contributions()
+    assert terms, "the GLM reported no region"
+    scaler, params, _ = model.fits[1]
+    eta = model.offsets[-1] + params[0] + scaler(model.cube[-1]) @ params[1:]
+    for i, region in enumerate(task.regions):
+        if region in terms:  # the log mean is intercept + the sum of the listed terms
+            total = params[0] + sum(value for _, value in terms[region])
+            assert total == pytest.approx(eta[i])
+    found = model_drivers(wrapped, panel, series="fatalities", origins=dict.fromkeys(terms, origin))
+    for drivers in found.regions.values():
+        assert drivers.kind == "contributions" and set(drivers.inputs) <= inputs
