@@ -123,7 +123,7 @@ def gather_bulletin_context(store: Any):  # noqa: ANN201
     in_scope = set(scope.regions)
     return BulletinContext(
         **vars(sections[0]),
-        history=scoped(panel, scope.regions),
+        history=scoped(panel[panel["series"].isin(scope.series)], scope.regions),
         is_synthetic=store.is_synthetic(),
         freshness=store.ingests(),
         alerts=[a for a in list_alerts(engine) if a.get("region") in in_scope],

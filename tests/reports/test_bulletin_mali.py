@@ -116,6 +116,16 @@ def test_bulletin_reads_right_and_fits_in_chromium(mali, width: int) -> None:
                 "rows => rows.map(r => r.dataset.region)"
             )
             assert flagged and set(flagged) <= MALI_SCOPE
+            # freshness and flags tell one story: a source with region series behind its
+            # latest release has exactly that many flags, a source in step has none
+            for row in page.locator("#source-table tbody tr").all():
+                source = row.locator("td").first.evaluate("td => td.firstChild.textContent")
+                behind = row.locator("td").nth(3).inner_text()
+                flags = page.locator(f'details.flags[data-source="{source.strip()}"] tbody tr')
+                if behind.startswith("every region series"):
+                    assert flags.count() == 0, source
+                else:
+                    assert flags.count() == int(behind.split()[0]), (source, behind)
             assert "Namibia" not in page.content()
             assert page.locator("svg.tilemap").count() == 3
             assert "Main drivers" not in page.content()
