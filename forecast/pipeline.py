@@ -206,7 +206,7 @@ def forecast_from_panel(
         seed: seed of the draws' random generator.
         options: model constructor options.
         regions: regions to forecast (default: every region with data up to the origin).
-        rule: escalation rule (default: the ``[escalation]`` config section).
+        rule: escalation rule (default: the series' own, ``forecast.rules.escalation_rule_for``).
         factory: ``(name, **options) -> model`` (default ``forecast.models.make_model``).
 
     Raises:
@@ -228,7 +228,10 @@ def forecast_from_panel(
                 field="regions",
             )
         chosen = tuple(regions)
-    rule = rule or config_section("escalation", EscalationRule)
+    if rule is None:  # the forecast series' own rule ([escalation] or [series_rules])
+        from forecast.rules import escalation_rule_for
+
+        rule = escalation_rule_for(series)
     draws = fit_and_draw(
         panel_cut,
         registry,

@@ -10,9 +10,9 @@ in that series' last ``active_months`` months, plus their parents (``parents = t
 Mali's ACLED workbook that is the ten admin1 regions and Mali itself, where the country-level
 peacekeeper and aid-diversion series live.
 
-Each series has its own escalation rule: fatalities keep ``[escalation]``
-(``max(25, 1.5 × 12-month mean)``); the others read ``[series_rules.<series>]``, whose
-defaults were chosen from each series' base rate in the shared data (README).
+Each series has its own escalation rule (``forecast/rules.py``): fatalities keep
+``[escalation]`` (``max(25, 1.5 × 12-month mean)``); the others read
+``[series_rules.<series>]``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from dataclasses import dataclass
 import pandas as pd
 from pydantic import Field, field_validator
 
-from forecast.risk import EscalationRule
-from riskcast.config import StrictSection, config_section, load_config
-from riskcast.errors import ConfigError
+from forecast.rules import escalation_rule_for
+from riskcast.config import StrictSection, config_section
 
 logger = logging.getLogger(__name__)
 
@@ -59,71 +58,12 @@ class ScopeConfig(StrictSection):
         return value
 
 
-class SeriesRule(StrictSection):
-    """One ``[series_rules.<series>]`` table: the escalation rule of a non-fatality series.
-
-    A month escalates when the series reaches ``max(floor, multiplier × mean of the last
-    window months)``, as ``[escalation]`` does for fatalities.
-    """
-
-    floor: float = Field(ge=0)
-    multiplier: float = Field(default=1.5, gt=0)
-    window: int = Field(default=12, ge=1, le=120)
-
-
-SERIES_RULE_DEFAULTS: dict[str, SeriesRule] = {
-    # The floor whose base rate on Mali (2012 on) is closest to the fatalities rule's 0.062
-    # (bench/base_rates.py, README "Series and scope"): AWSD incidents 0.064, MINUSMA deaths
-    # 0.064, MINUSMA deaths by malicious acts 0.064.
-    "aid_diversion": SeriesRule(floor=1.0, multiplier=1.5, window=12),
-    "peacekeeper_casualties": SeriesRule(floor=8.0, multiplier=1.5, window=12),
-    "peacekeeper_casualties_malicious": SeriesRule(floor=6.0, multiplier=1.5, window=12),
-}
-"""Rules used when ``[series_rules]`` does not name a series."""
-
-
 def scope_config() -> ScopeConfig:
     """The ``[scope]`` section of the config in force."""
     return config_section("scope", ScopeConfig)
 
 
-def escalation_rule_for(series: str) -> EscalationRule:
-    """The escalation rule of one series (``[escalation]`` for its own series).
-
-    Raises:
-        ConfigError: a ``[series_rules]`` table with an unknown key or a bad value, or a
-            series with no rule anywhere (naming where to add one).
-    """
-    base = config_section("escalation", EscalationRule)
-    if series == base.series:
-        return base
-    tables = load_config().get("series_rules", {})
-    if not isinstance(tables, dict):
-        raise ConfigError("[series_rules] must hold one table per series")
-    raw = tables.get(series)
-    if raw is None:
-        if series not in SERIES_RULE_DEFAULTS:
-            raise ConfigError(
-                f"no escalation rule for series '{series}': add [series_rules.{series}] "
-                "with floor (and optionally multiplier, window) to riskcast.toml"
-            )
-        rule = SERIES_RULE_DEFAULTS[series]
-    else:
-        fields = list(SeriesRule.model_fields)
-        for key in raw:
-            if key not in fields:
-                from riskcast.config import did_you_mean
-
-                raise ConfigError(
-                    f"[series_rules.{series}] unknown key '{key}'{did_you_mean(key, fields)}"
-                )
-        try:
-            rule = SeriesRule.model_validate(raw)
-        except ValueError as exc:
-            raise ConfigError(f"[series_rules.{series}] {exc}") from exc
-    return EscalationRule(
-        floor=rule.floor, multiplier=rule.multiplier, window=rule.window, series=series
-    )
+__all__ = ["Scope", "ScopeConfig", "escalation_rule_for", "resolve_scope", "scope_config"]
 
 
 @dataclass(frozen=True)
