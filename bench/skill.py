@@ -156,6 +156,31 @@ def markdown(summary: pd.DataFrame, title: str) -> str:
     return "\n".join(lines)
 
 
+def targets_main(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """The nested-selection target table (``--targets``), see :mod:`bench.skill_targets`."""
+    from bench.panels import available
+    from bench.skill_targets import run
+    from forecast.executors import make_executor
+
+    if not available():
+        print("skipping: the shared data files are not all present")
+        return 0
+    executor = make_executor(args.executor)
+    try:
+        datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+        sections = run(datasets, args.draws, executor, progress=not args.no_progress)
+    finally:
+        executor.close()
+    header = (
+        f"Command: `.venv/bin/python bench/skill.py {' '.join(argv or sys.argv[1:])}`; "
+        f"{args.draws} draws, seed 0. Measured {pd.Timestamp.now():%Y-%m-%d}."
+    )
+    if args.out:
+        args.out.write_text("\n\n".join([header, *sections]) + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the tables (and write them as markdown with ``--out``)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -171,8 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--executor", default="serial", help="serial, local or dask")
     parser.add_argument("--out", type=Path, help="write the tables as markdown here")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--targets",
+        action="store_true",
+        help="issue #15's target table: nested selection, monthly origins 2017-01…2020-12",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.targets:
+        return targets_main(args, argv)
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if "conflictology" not in models:
