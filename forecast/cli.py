@@ -362,3 +362,6 @@ def register(app: typer.Typer) -> None:
     """Add ``forecast`` and ``backtest`` to the `riskcast` app."""
     app.command("forecast")(forecast_command)
     app.command("backtest")(backtest_command)
+    from forecast.selection_cli import nested_command  # imports this module: registered last
+
+    app.command("backtest-nested")(nested_command)
