@@ -49,6 +49,16 @@ CANDIDATES: tuple[Candidate, ...] = (
         {"mix": 0.5, "trust": 0.5, "calibration": "none"},
     ),
     Candidate("pooled mix=0.5 trust=1", "pooled_gbm", {"mix": 0.5, "trust": 1.0}),
+    Candidate(
+        "pooled+ensemble mix=0.25 no tilt",
+        "pooled_gbm",
+        {"mix": 0.25, "tilt": False, "base": "ensemble"},
+    ),
+    Candidate(
+        "pooled+ensemble mix=0.25 trust=0.5 uncal.",
+        "pooled_gbm",
+        {"mix": 0.25, "trust": 0.5, "calibration": "none", "base": "ensemble"},
+    ),
 )
 """What selection may choose from (``ensemble`` is today's default)."""
 
@@ -156,8 +166,9 @@ def run(datasets: list[str], n_draws: int, executor, progress: bool) -> list[str
     threshold = config_section("alerts", AlertConfig).threshold
     panel = pooled_panel()
     registry = registry_or_none()
+    acled = pd.Series(panel.loc[panel["source"] == "acled-admin2", "region"].unique())
     regions_of = {
-        "mali": sorted(r for r in panel["region"].unique() if r.startswith("ML")),
+        "mali": sorted(acled[acled.str.startswith("ML")]),
         "ucdp": sorted(panel.loc[panel["source"] == "ucdp-ged", "region"].unique()),
     }
     sections = []

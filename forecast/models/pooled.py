@@ -17,9 +17,10 @@ the last ``holdout_months`` before the anchor, predicted by a first fit on the r
 targets end before them; the final fit then uses every row. The forecast's inputs are read
 at the origin. Nothing reads a month after the origin (the task refuses such a panel).
 
-One story: the count draws are a draw-level mixture (share ``mix`` pooled, the rest
-conflictology), then tilted (:func:`forecast.risk.tilt_draws`) so that their exceedance
-shares equal the calibrated probabilities, per month and for any of the first three months.
+One story: the count draws are a draw-level mixture (share ``mix`` pooled, the rest from
+``base``: conflictology by default), then tilted (:func:`forecast.risk.tilt_draws`) so that
+their exceedance shares equal the calibrated probabilities, per month and for any of the
+first three months.
 Means, quantiles, ``p_escalation`` and ``p_any_3`` are all read from those draws.
 
 Fits are cached per (panel up to the anchor, anchor, options) in the process, so backtests
@@ -41,7 +42,6 @@ from features.pooled import PooledInputs, pooled_inputs
 from forecast.base import ForecastTask
 from forecast.draws import Draws
 from forecast.models._common import check_request, make_draws
-from forecast.models.baselines import Conflictology
 from forecast.risk import EscalationRule, threshold_matrix, tilt_draws
 from riskcast.config import config_section
 
@@ -148,7 +148,8 @@ class PooledGBM:
         holdout_months: months before the anchor held out for calibration and residuals.
         n_estimators, learning_rate, num_leaves, min_child_samples: LightGBM settings.
         max_rows: training rows kept at most (a seeded sample beyond).
-        window: conflictology's window.
+        base: the model the pooled draws are mixed with (``conflictology``, or e.g.
+            ``ensemble``, the default's own mixture); made with its default options.
     """
 
     name: ClassVar[str] = "pooled_gbm"
@@ -167,7 +168,7 @@ class PooledGBM:
         num_leaves: int = 15,
         min_child_samples: int = 100,
         max_rows: int = 100_000,
-        window: int = 12,
+        base: str = "conflictology",
     ) -> None:
         if not 0.0 <= float(mix) <= 1.0:
             raise ValueError(f"pooled_gbm mix must be within 0..1, got {mix}")
@@ -193,7 +194,11 @@ class PooledGBM:
             "min_child_samples": int(min_child_samples),
             "max_rows": int(max_rows),
         }
-        self.benchmark = Conflictology(window=window)
+        if base == self.name:
+            raise ValueError("pooled_gbm cannot be its own base")
+        from forecast.models import make_model
+
+        self.benchmark = make_model(base)
         self.task: ForecastTask | None = None
         self.fitted: _Fitted | None = None
         self.inputs: PooledInputs | None = None
