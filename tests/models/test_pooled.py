@@ -91,3 +91,32 @@ def test_platt_recovers_a_known_miscalibration():
     reported = 1 / (1 + np.exp(-(0.5 * np.log(true / (1 - true)) + 1.0)))  # overconfident
     ab = platt(reported, label, np.ones(len(label)))
     assert np.abs(apply_platt(reported, ab) - true).mean() < 0.01
+
+
+def test_in_the_output_contract_and_a_backtest(panel, registry):
+    from forecast.backtest import run_backtest
+    from forecast.output import FORECAST_COLUMNS
+    from forecast.pipeline import forecast_from_panel
+
+    result = forecast_from_panel(
+        panel, registry, model="pooled_gbm", origin=pd.Period("2020-12", "M"), n_draws=200
+    )
+    assert list(result.frame.columns) == list(FORECAST_COLUMNS)
+    origins = [pd.Period("2020-06", "M"), pd.Period("2020-12", "M")]
+    backtest = run_backtest(
+        panel, registry, models=["pooled_gbm"], origins=origins, horizon=12, n_draws=200,
+        progress=False, options={"pooled_gbm": {"base": "poisson_mean", "trust": 0.5}},
+    )  # fmt: skip
+    summary = backtest.summary().set_index("model")
+    assert summary.loc["pooled_gbm", "n"] == 2 * 12 * len(backtest.scores["region"].unique())
+    assert np.isfinite(summary.loc["pooled_gbm", ["crps_log", "brier"]].astype(float)).all()
+
+
+def test_escalation_spec_options_make_a_model():
+    from pathlib import Path
+
+    from experiments.spec import load_spec
+
+    spec = load_spec(Path(__file__).parents[2] / "experiments" / "specs" / "escalation.toml")
+    model = make_model("pooled_gbm", **spec.model_options["pooled_gbm"])
+    assert isinstance(model, PooledGBM) and "pooled_gbm" in spec.models
