@@ -17,6 +17,10 @@ Usage::
 
     .venv/bin/python bench/skill.py --out bench/skill.md
     .venv/bin/python bench/skill.py --models conflictology,poisson_mean --datasets mali
+    .venv/bin/python bench/skill.py --targets --out bench/results/skill_targets.md
+
+``--targets`` measures issue #15's table instead: nested selection on monthly origins
+2012-01…2015-12, scored on monthly origins 2017-01…2020-12 (see bench/skill_targets.py).
 """
 
 from __future__ import annotations
