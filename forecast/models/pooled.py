@@ -29,6 +29,7 @@ over many origins of one year and candidates that differ only in ``mix``/``tilt`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections import OrderedDict
@@ -216,7 +217,7 @@ class PooledGBM:
         rule = config_section("escalation", EscalationRule).model_copy(
             update={"series": task.series}
         )
-        self._limits = lambda wide: threshold_matrix(wide, rule)
+        self._limits = functools.partial(threshold_matrix, rule=rule)  # picklable
         anchor = self.anchor(task.origin)
         at_anchor = task.panel[task.panel["month"] <= anchor]
         key = (
@@ -225,7 +226,7 @@ class PooledGBM:
             task.series,
             tuple(sorted(self.fit_options.items())),
             rule.model_dump_json(),
-            None if task.registry is None else len(task.registry),
+            _registry_key(task.registry),
         )
         if key in _CACHE:
             _CACHE.move_to_end(key)
@@ -308,6 +309,13 @@ def _bin_of(mean_log: np.ndarray, h: np.ndarray, fitted: _Fitted) -> np.ndarray:
     level = np.searchsorted(fitted.bin_edges, mean_log, side="right")
     third = np.minimum((np.minimum(h, fitted.max_h) - 1) * 3 // fitted.max_h, 2)
     return level * 3 + third
+
+
+def _registry_key(registry: Any) -> int | None:
+    """What of the registry the inputs read (levels, countries, borders), hashed."""
+    if registry is None:
+        return None
+    return hash(tuple((r.id, r.level, r.iso3, r.parent, r.neighbours) for r in registry))
 
 
 def _fingerprint(panel: pd.DataFrame) -> str:

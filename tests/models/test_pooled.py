@@ -120,3 +120,11 @@ def test_escalation_spec_options_make_a_model():
     spec = load_spec(Path(__file__).parents[2] / "experiments" / "specs" / "escalation.toml")
     model = make_model("pooled_gbm", **spec.model_options["pooled_gbm"])
     assert isinstance(model, PooledGBM) and "pooled_gbm" in spec.models
+
+
+def test_another_registry_is_another_fit(panel, registry):
+    with_borders = PooledGBM().fit(cut_task(panel, "2020-12", registry))
+    without = PooledGBM().fit(cut_task(panel, "2020-12", None))
+    assert without.fitted is not with_borders.fitted
+    assert np.isnan(without.inputs.features["nbr_lag1"]).all()
+    assert not np.isnan(with_borders.inputs.features["nbr_lag1"]).all()
