@@ -17,6 +17,10 @@ Usage::
 
     .venv/bin/python bench/skill.py --out bench/skill.md
     .venv/bin/python bench/skill.py --models conflictology,poisson_mean --datasets mali
+    .venv/bin/python bench/skill.py --targets --out bench/results/skill_targets.md
+
+``--targets`` measures issue #15's table instead: nested selection on monthly origins
+2012-01…2015-12, scored on monthly origins 2017-01…2020-12 (see bench/skill_targets.py).
 """
 
 from __future__ import annotations
@@ -32,13 +36,12 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.panels import MALI_FILE, UCDP_FILE, mali_panel, registry_or_none  # noqa: E402
+from bench.panels import ucdp_panel as _ucdp_panel  # noqa: E402
 from forecast.backtest import BacktestResult, run_backtest  # noqa: E402
 from forecast.models import MODEL_NAMES  # noqa: E402
 from riskcast.months import format_month, parse_month_span  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data"
-UCDP_FILE = DATA / "ucdp_country_month_1989_2021.csv"
-MALI_FILE = DATA / "acled_mali_admin2_month_1997_2021.xlsx"
 ORIGINS = "2016-12:2020-12:12"
 COLUMNS = (
     ("crps_log", "CRPS log1p", "{:.3f}"),
@@ -55,44 +58,9 @@ COLUMNS = (
 log = logging.getLogger("bench.skill")
 
 
-def _long(wide: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Wide (month × region) fatalities to the long panel contract."""
-    frame = wide.rename_axis(index="month", columns="region").stack().rename("value")
-    frame = frame.reset_index()
-    frame["month"] = frame["month"].astype("period[M]")
-    frame["series"] = "fatalities"
-    frame["value"] = frame["value"].astype(float)
-    frame["source"] = source
-    return frame[["region", "month", "series", "value", "source"]]
-
-
 def ucdp_panel() -> pd.DataFrame:
-    """UCDP country-month panel (region = country name as written in the file)."""
-    wide = pd.read_csv(UCDP_FILE, index_col=0, parse_dates=True)
-    wide.index = wide.index.to_period("M")
-    return _long(wide.fillna(0.0), "ucdp-ged")
-
-
-def mali_panel() -> pd.DataFrame:
-    """ACLED Mali admin1 panel (region = Admin1 P-code), admin2 rows summed."""
-    rows = pd.read_excel(MALI_FILE, sheet_name="Data")
-    month_number = pd.to_datetime(rows["Month"], format="%B").dt.month
-    rows["month"] = pd.PeriodIndex.from_fields(year=rows["Year"], month=month_number, freq="M")
-    wide = rows.pivot_table(
-        index="month", columns="Admin1 Pcode", values="Fatalities", aggfunc="sum"
-    )
-    return _long(wide.fillna(0.0), "acled-admin2")
-
-
-def registry_or_none():
-    """The default registry when it covers the panel's regions, for neighbour features."""
-    try:
-        from data.regions import load_default_registry
-
-        return load_default_registry()
-    except Exception as exc:  # noqa: BLE001 - the benchmark runs without one
-        log.warning("no region registry (%s); models run without neighbours", exc)
-        return None
+    """UCDP panel under the file's country names (as the yearly tables were measured)."""
+    return _ucdp_panel(iso3=False)
 
 
 def skill_table(
@@ -123,12 +91,7 @@ def skill_table(
         seconds[model] = time.perf_counter() - start
         results.append(result)
         log.info("%s done in %.1f s", model, seconds[model])
-    combined = BacktestResult(
-        forecasts=pd.concat([r.forecasts for r in results], ignore_index=True),
-        scores=pd.concat([r.scores for r in results], ignore_index=True),
-        geometry=results[0].geometry,
-        notes=pd.concat([r.notes for r in results], ignore_index=True),
-    )
+    combined = BacktestResult.concat(results)
     summary = combined.summary()
     summary["seconds"] = summary["model"].map(seconds)
     summary["fallback_notes"] = (
@@ -156,6 +119,31 @@ def markdown(summary: pd.DataFrame, title: str) -> str:
     return "\n".join(lines)
 
 
+def targets_main(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """The nested-selection target table (``--targets``), see :mod:`bench.skill_targets`."""
+    from bench.panels import available
+    from bench.skill_targets import run
+    from forecast.executors import make_executor
+
+    if not available():
+        print("skipping: the shared data files are not all present")
+        return 0
+    executor = make_executor(args.executor)
+    try:
+        datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+        sections = run(datasets, args.draws, executor, progress=not args.no_progress)
+    finally:
+        executor.close()
+    header = (
+        f"Command: `.venv/bin/python bench/skill.py {' '.join(argv or sys.argv[1:])}`; "
+        f"{args.draws} draws, seed 0. Measured {pd.Timestamp.now():%Y-%m-%d}."
+    )
+    if args.out:
+        args.out.write_text("\n\n".join([header, *sections]) + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the tables (and write them as markdown with ``--out``)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -171,8 +159,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--executor", default="serial", help="serial, local or dask")
     parser.add_argument("--out", type=Path, help="write the tables as markdown here")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--targets",
+        action="store_true",
+        help="issue #15's target table: nested selection, monthly origins 2017-01…2020-12",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.targets:
+        return targets_main(args, argv)
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     if "conflictology" not in models:

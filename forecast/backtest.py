@@ -215,6 +215,30 @@ class BacktestResult:
                     table[f"{metric}_skill"] = 1.0 - table[metric].to_numpy() / ref_values
         return table.reset_index()
 
+    def relabelled(self, label: str) -> BacktestResult:
+        """The same result with every model name replaced by ``label`` (one-model results).
+
+        Why: nested selection backtests one model under several option sets and must tell
+        the candidates apart in one table.
+        """
+        frames = [self.forecasts.copy(), self.scores.copy(), self.notes.copy()]
+        for frame in frames:
+            if "model" in frame.columns:
+                frame["model"] = label
+        return BacktestResult(frames[0], frames[1], self.geometry, frames[2])
+
+    @staticmethod
+    def concat(results: Sequence[BacktestResult]) -> BacktestResult:
+        """Several backtests over the same origins as one (geometry of the first)."""
+        if not results:
+            raise ValueError("nothing to concatenate")
+        return BacktestResult(
+            forecasts=pd.concat([r.forecasts for r in results], ignore_index=True),
+            scores=pd.concat([r.scores for r in results], ignore_index=True),
+            geometry=results[0].geometry,
+            notes=pd.concat([r.notes for r in results], ignore_index=True),
+        )
+
     def reliability(self, model: str | None = None, n_bins: int = 10) -> pd.DataFrame:
         """Reliability table of the escalation probability (one model, or all pooled)."""
         rows = self.scores if model is None else self.scores[self.scores["model"] == model]

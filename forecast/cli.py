@@ -459,7 +459,10 @@ def export_forecast_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``forecast``, ``backtest`` and ``export-forecast`` to the `riskcast` app."""
+    """Add ``forecast``, ``backtest``, ``export-forecast`` and ``backtest-nested``."""
     app.command("forecast")(forecast_command)
     app.command("backtest")(backtest_command)
     app.command("export-forecast")(export_forecast_command)
+    from forecast.selection_cli import nested_command  # imports this module: registered last
+
+    app.command("backtest-nested")(nested_command)

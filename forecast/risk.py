@@ -238,3 +238,108 @@ def risk_table(
     frame["p_any_3"] = p_any_3
     frame["tier"] = tiers.tiers(p_any_3)
     return frame.sort_values(["p_any_3", "region"], ascending=[False, True], ignore_index=True)
+
+
+def _systematic(pool: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``k`` values spread evenly over the sorted ``pool`` (systematic resampling).
+
+    Why not plain resampling with replacement: an even spread keeps the pool's shape (its
+    quantiles) instead of adding resampling noise to it.
+    """
+    if k == 0:
+        return np.empty(0, dtype=np.float32)
+    ordered = np.sort(pool)
+    positions = ((np.arange(k) + rng.random()) / k * len(ordered)).astype(np.int64)
+    return ordered[np.minimum(positions, len(ordered) - 1)]
+
+
+def _exceedance_slots(counts: list[int], union: int) -> list[np.ndarray]:
+    """Draw indices of the exceedances of each month so that their union has ``union`` draws.
+
+    The month with most exceedances takes indices ``0 … m-1``; each other month adds new
+    indices after those covered until the union reaches ``union``, and puts the rest of its
+    exceedances inside the covered ones (possible because it has no more than the first).
+    """
+    order = np.argsort(counts)[::-1]
+    slots: list[np.ndarray] = [np.empty(0, np.int64)] * len(counts)
+    covered = 0
+    for position, month in enumerate(order):
+        m = counts[month]
+        if position == 0:
+            slots[month] = np.arange(m)
+            covered = m
+            continue
+        new = max(0, min(m, union - covered))
+        slots[month] = np.concatenate([np.arange(covered, covered + new), np.arange(m - new)])
+        covered += new
+    return slots
+
+
+def tilt_draws(
+    values: np.ndarray,
+    thresholds: np.ndarray,
+    p_escalation: np.ndarray,
+    rng: np.random.Generator,
+    p_any: np.ndarray | None = None,
+    months: int = 3,
+) -> np.ndarray:
+    """Reweight count draws so their exceedance shares equal given escalation probabilities.
+
+    One story per forecast: a calibrated classifier says how likely escalation is; the
+    draws are then resampled so that the share of draws at or above the threshold *is* that
+    probability (an importance reweighting of the draws above and below the threshold,
+    realised as an equally weighted resample so every downstream quantity — mean,
+    quantiles, ``p_escalation``, ``p_any_3`` — is read from the same draws). Within each side
+    of the threshold the draws keep their shape (systematic resampling of the sorted side).
+    A side with no draw at all is filled plainly: above with ``ceil(threshold × (1 + e))``,
+    ``e`` exponential with mean 0.25; below with ``floor(threshold × u)``, ``u`` uniform.
+
+    With ``p_any`` the first ``months`` months are also arranged along the draw axis so
+    that the share of paths crossing the threshold in any of them equals ``p_any``, clipped
+    to what the monthly shares allow (between the largest and their sum); reordering draws
+    within a month changes none of that month's statistics.
+
+    Args:
+        values: draws ``(region, horizon, draw)``, counts ≥ 0.
+        thresholds: escalation threshold per region ``(region,)``.
+        p_escalation: target P(value ≥ threshold) ``(region, horizon)``.
+        rng: the random generator.
+        p_any: target P(any of the first ``months`` months ≥ threshold) ``(region,)``.
+        months: months covered by ``p_any``.
+
+    Returns:
+        float32 draws of the same shape.
+    """
+    n_regions, horizon, n_draws = values.shape
+    out = np.empty_like(values, dtype=np.float32)
+    targets = np.rint(np.clip(p_escalation, 0.0, 1.0) * n_draws).astype(np.int64)
+    span = min(months, horizon)
+    for r in range(n_regions):
+        limit = np.float32(thresholds[r])
+        sides = []
+        for h in range(horizon):
+            row = values[r, h]
+            k = int(targets[r, h])
+            above, below = row[row >= limit], row[row < limit]
+            if k and not len(above):
+                above = np.ceil(limit * (1.0 + rng.exponential(0.25, k))).astype(np.float32)
+            if k < n_draws and not len(below):
+                below = np.floor(limit * rng.random(n_draws - k)).astype(np.float32)
+            sides.append(
+                (rng.permutation(_systematic(above, k, rng)),
+                 rng.permutation(_systematic(below, n_draws - k, rng)))
+            )  # fmt: skip
+        counts = [len(sides[h][0]) for h in range(span)]
+        union = max(counts) if p_any is None else int(np.rint(p_any[r] * n_draws))
+        union = int(np.clip(union, max(counts, default=0), min(n_draws, sum(counts))))
+        slots = _exceedance_slots(counts, union) if p_any is not None else None
+        for h, (high, low) in enumerate(sides):
+            if slots is not None and h < span:
+                mask = np.zeros(n_draws, dtype=bool)
+                mask[slots[h]] = True
+                out[r, h, mask] = high
+                out[r, h, ~mask] = low
+            else:
+                out[r, h] = rng.permutation(np.concatenate([high, low]))
+        out[r] = out[r][:, rng.permutation(n_draws)]  # one permutation keeps the paths
+    return out

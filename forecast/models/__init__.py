@@ -23,6 +23,7 @@ MODEL_NAMES: tuple[str, ...] = (
     "sarimax",
     "ets",
     "prophet",
+    "pooled_gbm",
     "ensemble",
 )
 """Every model name ``--model`` accepts, in the order tables list them."""
@@ -36,6 +37,7 @@ _WHERE: dict[str, tuple[str, str]] = {
     "sarimax": ("forecast.models.statespace", "Sarimax"),
     "ets": ("forecast.models.statespace", "Ets"),
     "prophet": ("forecast.models.prophet_model", "ProphetModel"),
+    "pooled_gbm": ("forecast.models.pooled", "PooledGBM"),
     "ensemble": ("forecast.models.ensemble", "Ensemble"),
 }
 

@@ -123,3 +123,22 @@ def test_help_shows_the_config_sections_rich_would_eat(app, command: str) -> Non
     assert "from )" not in shown.output
     if command == "backtest":
         assert "default from [executor])" in shown.output and "--no-track" in shown.output
+
+
+def test_backtest_nested_chooses_on_early_origins_and_reports_later_ones(app, panel_csv, tmp_path):
+    out = tmp_path / "n.csv"
+    args = ["backtest-nested", "--panel", str(panel_csv), "--model", "conflictology",
+            "--model", "zero", "--select", "2017-12:2018-12:12", "--origins",
+            "2019-12:2020-12:12", "--horizon", "12", "--draws", "100", "--out", str(out),
+            "--no-progress"]  # fmt: skip
+    run = CliRunner().invoke(app, args)
+    assert run.exit_code == 0, run.output
+    assert "chosen on 2017-12:2018-12:12: conflictology" in run.output
+    scores = pd.read_csv(out)
+    assert set(scores["origin"]) == {"2019-12", "2020-12"}
+    selection = pd.read_csv(out.with_suffix(".selection.csv")).set_index("model")
+    assert selection.loc["zero", "criterion"] > selection.loc["conflictology", "criterion"]
+    late = args.copy()
+    late[late.index("2017-12:2018-12:12")] = "2018-12:2019-06:6"  # 2019-06 + 12 > 2019-12
+    run = CliRunner().invoke(app, late)
+    assert run.exit_code != 0 and "reaches past the first scoring origin" in str(run.exception)
