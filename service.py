@@ -462,7 +462,7 @@ def _add_routes(app: FastAPI) -> None:  # noqa: C901 - a flat list of routes rea
         chosen = series or _first_series()
         latest = results.latest_risk(_store(request).engine, series=chosen)
         if latest is None:
-            raise _http(404, f"no {chosen} risk published yet; run the weekly job")
+            raise _http(404, f"no '{shown(chosen)}' risk published yet; run the weekly job")
         return latest
 
     @app.get("/alerts", tags=["alerts"], summary="Alerts and their state")

@@ -23,7 +23,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-import numpy as np
 import pandas as pd
 
 HISTORY_ONLY_MODELS: frozenset[str] = frozenset(
@@ -186,12 +185,3 @@ def model_drivers(
             "unreported", text=f"{name} does not report what moved its forecast"
         )
     return out
-
-
-def finite_or_none(value: Any) -> float | None:
-    """A float for JSON, None when missing or not finite."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if np.isfinite(number) else None

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from forecast.draws import Draws
@@ -176,9 +175,3 @@ def origin_summary(origins: dict[str, pd.Period]) -> dict[str, Any]:
         "origin": format_month(common),
         "differs": {r: format_month(o) for r, o in sorted(origins.items()) if o != common},
     }
-
-
-def thresholds_array(forecast: SeriesForecast) -> np.ndarray:
-    """Thresholds in the order of ``forecast.frame``'s regions (first appearance)."""
-    regions = list(dict.fromkeys(forecast.frame["region"]))
-    return np.asarray([forecast.thresholds[r] for r in regions], dtype=np.float64)

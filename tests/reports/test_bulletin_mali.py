@@ -113,7 +113,7 @@ def test_bulletin_reads_right_and_fits_in_chromium(mali, width: int) -> None:
             assert len(sources) == len(set(sources))  # at most one group per source
             assert page.locator("details.flags[open]").count() == 0  # collapsed
             flagged = page.locator("details.flags tbody tr").evaluate_all(
-                "rows => rows.map(r => r.dataset.region)"
+                "rows => rows.map(r => r.dataset.flagRegion)"
             )
             assert flagged and set(flagged) <= MALI_SCOPE
             # freshness and flags tell one story: a source with region series behind its

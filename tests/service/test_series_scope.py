@@ -97,3 +97,5 @@ def test_bulletin_before_the_first_refit_is_a_page_saying_what_to_run(store, ser
     assert "<h1>No bulletin yet</h1>" in page.text and "riskcast run" in page.text
     assert "POST /jobs/weekly/run" in page.text
     assert httpx.get(f"{api}/risk", params={"series": "aid_diversion"}).status_code == 404
+    hostile = httpx.get(f"{api}/risk", params={"series": "<script>" + "x" * 10_000})
+    assert hostile.status_code == 404 and len(hostile.text) < 300
