@@ -103,24 +103,31 @@ def history_input(series: str) -> str:
 
 
 def history_facts(
-    panel: pd.DataFrame, series: str, region: str, origin: pd.Period
-) -> tuple[tuple[str, float], ...]:
-    """Mean and max of the region's last 12 months of ``series`` up to ``origin``."""
-    since = origin - (FACT_MONTHS - 1)
-    rows = panel[
-        (panel["region"] == region)
-        & (panel["series"] == series)
-        & (panel["month"] >= since)
-        & (panel["month"] <= origin)
-    ]["value"].dropna()
+    panel: pd.DataFrame, series: str, origins: Mapping[str, pd.Period]
+) -> dict[str, tuple[tuple[str, float], ...]]:
+    """Per region: mean, max and months reported of its last 12 months up to its origin.
+
+    One pass over the panel for every region (a watch list may hold thousands).
+    """
+    rows = panel.loc[
+        (panel["series"] == series) & panel["region"].isin(list(origins)),
+        ["region", "month", "value"],
+    ].dropna(subset=["value"])
     if rows.empty:
-        return ()
+        return {}
+    month = rows["month"].astype("period[M]").array.asi8
+    end = rows["region"].map({r: o.ordinal for r, o in origins.items()}).to_numpy()
+    window = rows[(month <= end) & (month > end - FACT_MONTHS)]
+    stats = window.groupby("region")["value"].agg(["mean", "max", "count"])
     label = series.replace("_", " ")
-    return (
-        (f"mean {label} a month, last {FACT_MONTHS} months", float(rows.mean())),
-        (f"highest month, last {FACT_MONTHS} months", float(rows.max())),
-        (f"months reported of the last {FACT_MONTHS}", float(len(rows))),
-    )
+    return {
+        str(region): (
+            (f"mean {label} a month, last {FACT_MONTHS} months", float(row["mean"])),
+            (f"highest month, last {FACT_MONTHS} months", float(row["max"])),
+            (f"months reported of the last {FACT_MONTHS}", float(row["count"])),
+        )
+        for region, row in stats.iterrows()
+    }
 
 
 def model_drivers(
@@ -170,10 +177,11 @@ def model_drivers(
     if is_history_only(model):
         single = history_input(series)
         out = ModelDrivers((single,))
-        for region, origin in origins.items():
+        facts = history_facts(panel, series, origins)
+        for region in origins:
             out.regions[region] = RegionDrivers(
                 "history",
-                history_facts(panel, series, region, origin),
+                facts.get(region, ()),
                 (single,),
                 f"{name} reads only this region's own {series.replace('_', ' ')} history: "
                 "the forecast follows its recent months",
