@@ -689,13 +689,28 @@ def register(app: typer.Typer) -> None:
             f"weekly job succeeded: model {details.get('model')} at origin "
             f"{details.get('origin')}, MLflow run {outcome.mlflow_run_id}"
         )
+        for series, done in (details.get("series") or {}).items():  # one refit per series
+            where = done.get("skipped") or (
+                f"from {done.get('origin')}"
+                + (
+                    f" ({len(done['differs'])} region(s) from their own month)"
+                    if done.get("differs")
+                    else ""
+                )
+                + f", MLflow run {done.get('mlflow_run_id')}"
+            )
+            typer.echo(f"  {series}: {where}")
         inbox = details.get("inbox", {})
         if inbox.get("ingested") or inbox.get("rejected"):
             typer.echo(
                 f"inbox: {len(inbox.get('ingested', []))} file(s) ingested, "
                 f"{len(inbox.get('rejected', []))} rejected"
             )
-        transitions = details.get("alerts", {}).get("transitions", [])
+        transitions = [
+            t
+            for done in (details.get("series") or {}).values()
+            for t in (done.get("alerts") or {}).get("transitions", [])
+        ]
         typer.echo(f"alerts: {len(transitions)} transition(s)")
         typer.echo(f"bulletin: {details.get('bulletin', bulletin_path())}")
         try:

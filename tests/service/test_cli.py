@@ -12,6 +12,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from jobs import records
 from riskcast.cli import app
 from tests.service.conftest import free_port
 
@@ -26,8 +27,13 @@ def test_run_then_report(store, tmp_path: Path, isolated_home: Path) -> None:
     assert "weekly job succeeded: model conflictology at origin 2021-12" in result.output
     assert f"bulletin: {isolated_home / 'bulletin.html'}" in result.output
     assert "MLflow store: sqlite:///" in result.output
-
-    from jobs import records
+    assert "  fatalities: from 2021-12, MLflow run " in result.output
+    assert "  aid_diversion: from 2021-12, MLflow run " in result.output
+    fired = sum(
+        len(s.get("alerts", {}).get("transitions", []))
+        for s in records.runs(store.engine)[0].details["series"].values()
+    )
+    assert f"alerts: {fired} transition(s)" in result.output and fired > 0
 
     [run] = records.runs(store.engine, name="weekly")
     assert run.trigger == "cli" and run.outcome == "succeeded" and run.mlflow_run_id
