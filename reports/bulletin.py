@@ -609,11 +609,9 @@ def _section_view(context: BulletinContext) -> dict[str, Any]:
     if "series" in risk.columns:
         risk = risk[risk["series"] == context.series]
     risk = risk.sort_values(["p_any_3", "region"], ascending=[False, True], ignore_index=True)
-    origin = (
-        _month_text(forecast["origin"].iloc[0])
-        if "origin" in forecast.columns and len(forecast)
-        else None
-    )
+    origin = None  # most regions' origin; the others are listed where they differ
+    if "origin" in forecast.columns and len(forecast):
+        origin = str(forecast["origin"].map(_month_text).mode().max())
     regions = _region_entries(context, risk, forecast, origin)
     alert_rows = [a for a in _alert_rows(context.alerts) if a["series"] in (None, context.series)]
     differs = {r["id"]: r["origin"] for r in regions if r["origin"] and r["origin"] != origin}

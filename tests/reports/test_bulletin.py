@@ -117,3 +117,15 @@ def test_fan_chart_leaves_gaps_and_rounds_the_axis():
 def test_months_may_arrive_as_periods(context):
     forecast = context.forecast.assign(month=pd.PeriodIndex(context.forecast["month"], freq="M"))
     assert render_bulletin(replace(context, forecast=forecast)).count('class="card"') == 11
+
+
+def test_each_section_heads_with_most_regions_origin_and_lists_the_others(context):
+    from dataclasses import replace
+
+    forecast = context.forecast.copy()
+    forecast.loc[forecast["region"] == "ML03", "origin"] = "2022-01"
+    risk = context.risk.copy()
+    risk["origin"] = ["2022-01" if r == "ML03" else "2021-12" for r in risk["region"]]
+    html = render_bulletin(replace(context, forecast=forecast, risk=risk))
+    assert "Data to <b>2021-12</b>" in html
+    assert "own last month with data" in html and "<b>2022-01</b>" in html
