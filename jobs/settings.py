@@ -53,7 +53,9 @@ class ScheduleConfig(StrictSection):
         alerts_misfire_grace_seconds: same for the alerts evaluation.
         model: model used when no champion is registered; None → ``[forecast]
             default_model``.
-        series: series the weekly job forecasts (the escalation rule's series).
+        series: the headline series: the weekly job refuses to run without any of its
+            data, and ``riskcast run`` reports its origin first. What is forecast is
+            ``[scope] series``.
         horizon: months ahead; None → ``[forecast]`` default, else 12.
         n_draws: predictive draws; None → ``[forecast]`` default, else 1000.
         seed: random seed of the refit (None → ``[forecast] seed``), so a rerun on the same
