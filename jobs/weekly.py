@@ -10,6 +10,10 @@ unreachable the job fails and records why, and the API keeps serving the previou
 untouched. Once the refit is published, a failure in alerts or the bulletin fails the job
 (visible in ``/jobs``) but leaves the published refit in place; re-running the ``alerts``
 job re-evaluates it idempotently.
+
+Every ``[scope]`` series is its own refit (own MLflow run, own atomic publish), done one
+after the other: if one fails, the series before it stay published, the others keep their
+previous refit, and the job fails naming the step (``mlflow aid_diversion``).
 """
 
 from __future__ import annotations
