@@ -507,7 +507,9 @@ def _region_entries(
             wide[region].to_numpy(dtype=float) if region in wide else np.full(len(window), np.nan)
         )
         chart = bars = None
-        if rank <= context.max_charts and rows is not None:
+        # a region at 0% with nothing but zeros in the window gets a table row, not a card
+        quiet = float(row.p_any_3) < 0.005 and not np.nan_to_num(observed).any()
+        if rank <= context.max_charts and rows is not None and not quiet:
             label = f"{name} ({region})" if name else region
             chart, bars = _charts(context, label, rows, window, observed, threshold)
         entries.append(

@@ -104,7 +104,7 @@ def make_context(tmp_path: Path) -> BulletinContext:
         is_synthetic=True,
         generated_at=datetime(2026, 11, 23, 6, 5, tzinfo=UTC),
         drivers={
-            regions[0]: [("fatalities_roll3_sum", 41.0), ("nbr_fatalities_roll3_mean", 12.3)],
+            regions[2]: [("fatalities_roll3_sum", 41.0), ("nbr_fatalities_roll3_mean", 12.3)],
             regions[1]: [("fatalities_lag1", 9.0)],
         },
         freshness=ingests,
