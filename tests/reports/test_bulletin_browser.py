@@ -84,3 +84,20 @@ def test_bulletin_renders_in_chromium(browser, tmp_path: Path):
     assert pdf[:5] == b"%PDF-" and len(pdf) > 20_000
     (ARTIFACTS / "bulletin.pdf").write_bytes(pdf)
     page.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_not_ready_page_fits_and_says_what_to_run(browser, tmp_path: Path, width: int):
+    from reports.bulletin import render_not_ready
+
+    path = tmp_path / "not_ready.html"
+    path.write_text(render_not_ready("no refit published yet <b>x</b>"), encoding="utf-8")
+    page = browser.new_page(viewport={"width": width, "height": 700})
+    page.goto(path.as_uri(), wait_until="load")
+    assert page.locator("#reason").inner_text() == "no refit published yet <b>x</b>"  # escaped
+    assert "riskcast run" in page.locator("pre").inner_text()
+    fits = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+    assert fits[0] <= fits[1]
+    assert page.evaluate(
+        "[...document.querySelectorAll('pre')].every(p => p.scrollWidth <= p.clientWidth)"
+    )
