@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import Field, ValidationError
 
 from data.aid_rule import AidRule
-from riskcast.config import StrictSection, did_you_mean, load_config
+from riskcast.config import StrictSection, load_config, refuse_unknown_keys
 from riskcast.errors import ConfigError
 
 
@@ -55,16 +55,8 @@ def load_source_options(path: Path | None = None, **overrides: Any) -> SourceOpt
     """
     raw = dict(load_config(path).get("data", {}).get("sources", {}))
     raw.update({key: value for key, value in overrides.items() if value is not None})
-    fields = list(SourceOptions.model_fields)
-    for key in raw:
-        if key not in fields:
-            raise ConfigError(f"[data.sources] unknown key '{key}'{did_you_mean(key, fields)}")
-    aid_fields = list(AidRule.model_fields)
-    for key in raw.get("aid_rule", {}) or {}:
-        if key not in aid_fields:
-            raise ConfigError(
-                f"[data.sources.aid_rule] unknown key '{key}'{did_you_mean(key, aid_fields)}"
-            )
+    refuse_unknown_keys(raw, SourceOptions, "[data.sources]")
+    refuse_unknown_keys(raw.get("aid_rule", {}) or {}, AidRule, "[data.sources.aid_rule]")
     try:
         return SourceOptions.model_validate(raw)
     except ValidationError as exc:

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
-from riskcast.config import StrictSection, did_you_mean
+from riskcast.config import StrictSection, did_you_mean, refuse_unknown_keys
 from riskcast.errors import ConfigError, InputError
 from riskcast.months import parse_month, parse_month_span
 
@@ -107,12 +107,7 @@ def load_spec(path: str | Path) -> ExperimentSpec:
         raw = tomllib.loads(spec_path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"experiment spec {spec_path} is not valid TOML: {exc}") from exc
-    fields = list(ExperimentSpec.model_fields)
-    for key in raw:
-        if key not in fields:
-            raise ConfigError(
-                f"experiment spec {spec_path}: unknown key '{key}'{did_you_mean(key, fields)}"
-            )
+    refuse_unknown_keys(raw, ExperimentSpec, f"experiment spec {spec_path}:")
     try:
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as exc:

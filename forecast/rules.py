@@ -14,7 +14,7 @@ import logging
 from pydantic import Field
 
 from forecast.risk import EscalationRule
-from riskcast.config import StrictSection, config_section, did_you_mean, load_config
+from riskcast.config import StrictSection, config_section, load_config, refuse_unknown_keys
 from riskcast.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -69,12 +69,7 @@ def escalation_rule_for(series: str) -> EscalationRule:
             return base.model_copy(update={"series": series})
         rule = SERIES_RULE_DEFAULTS[series]
     else:
-        fields = list(SeriesRule.model_fields)
-        for key in raw:
-            if key not in fields:
-                raise ConfigError(
-                    f"[series_rules.{series}] unknown key '{key}'{did_you_mean(key, fields)}"
-                )
+        refuse_unknown_keys(raw, SeriesRule, f"[series_rules.{series}]")
         try:
             rule = SeriesRule.model_validate(raw)
         except ValueError as exc:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -110,6 +111,18 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def refuse_unknown_keys(raw: Mapping[str, Any], model: type[BaseModel], where: str) -> None:
+    """Refuse a key ``model`` does not declare, with a did-you-mean (``where`` heads the message).
+
+    Raises:
+        ConfigError: ``"<where> unknown key 'k' (did you mean 'x'?)"``.
+    """
+    fields = list(model.model_fields)
+    for key in raw:
+        if key not in fields:
+            raise ConfigError(f"{where} unknown key '{key}'{did_you_mean(key, fields)}")
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     if not path.exists():
         if path == REPO_DEFAULT_CONFIG:
@@ -150,10 +163,7 @@ def config_section(
     """
     raw = dict(load_config(path).get(name, {}))
     raw.update({key: value for key, value in overrides.items() if value is not None})
-    fields = list(model.model_fields)
-    for key in raw:
-        if key not in fields:
-            raise ConfigError(f"[{name}] unknown key '{key}'{did_you_mean(key, fields)}")
+    refuse_unknown_keys(raw, model, f"[{name}]")
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
