@@ -9,7 +9,7 @@ from alerts.evaluate import evaluate_alerts
 from alerts.notifiers import Transition, notifiers_from_config
 from alerts.precision import precision_recall_table
 from alerts.quality import QualityFlag, assess_data_quality
-from alerts.rules import AlertConfig, AlertRule, load_alert_config
+from alerts.rules import AlertConfig, AlertRule
 from alerts.state import create_alert_tables, list_alerts, list_deliveries, list_transitions
 
 __all__ = [
@@ -23,7 +23,6 @@ __all__ = [
     "list_alerts",
     "list_deliveries",
     "list_transitions",
-    "load_alert_config",
     "notifiers_from_config",
     "precision_recall_table",
 ]

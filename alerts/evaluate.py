@@ -26,20 +26,17 @@ from sqlalchemy.exc import IntegrityError
 from alerts import outbox
 from alerts.notifiers import DeliveryAttempt, Notifier, Transition, notifiers_from_config
 from alerts.quality import QualityFlag, flags_by_region
-from alerts.rules import AlertConfig, load_alert_config
+from alerts.rules import AlertConfig
 from alerts.state import (
     NOTIFIED_STATES,
-    alert_deliveries,
     alert_labels,
-    alert_states,
-    alert_transitions,
     as_utc,
     create_alert_tables,
-    data_quality_flags,
     fingerprint,
     next_state,
     utcnow,
 )
+from data.tables import alert_deliveries, alert_states, alert_transitions, data_quality_flags
 from riskcast.config import did_you_mean
 from riskcast.errors import ConfigError, InputError
 
@@ -63,10 +60,10 @@ def evaluate_alerts(
     Args:
         engine: the store's engine (``Store.engine``); alert tables are created if missing.
         risk_frame: one row per region (``forecast.risk.risk_table``): column ``region``,
-            the measure column named by ``config.measure`` (default ``p_any_3``), and
-            optionally ``series`` (else ``config.series``).
+            ``series`` and the measure column named by ``config.measure`` (default
+            ``p_any_3``).
         refit_id: id of the refit (MLflow run id or job-run id); the idempotency key.
-        config: the ``[alerts]`` section; read from the config file when None.
+        config: the ``[alerts]`` section (the entry point's); its defaults when None.
         notifiers: where to send firing/resolved transitions; from the config when None.
             Pass ``[]`` to record without sending.
         data_quality: :class:`~alerts.quality.QualityFlag` list (or region → description):
@@ -81,7 +78,7 @@ def evaluate_alerts(
         ConfigError: the measure column is not in the risk table.
         InputError: probabilities outside [0, 1] or duplicate region rows.
     """
-    config = config or load_alert_config()
+    config = config or AlertConfig()
     if not config.enabled:
         logger.info("alerts disabled in [alerts]; refit %s not evaluated", refit_id)
         return []
@@ -114,18 +111,17 @@ def evaluate_alerts(
 
 def _risk_values(frame: pd.DataFrame, config: AlertConfig) -> dict[tuple[str, str], float | None]:
     columns = [str(c) for c in frame.columns]
-    if "region" not in columns:
-        raise InputError("risk table has no 'region' column", file="risk table", field="region")
+    for needed in ("region", "series"):
+        if needed not in columns:
+            raise InputError(
+                f"risk table has no '{needed}' column", file="risk table", field=needed
+            )
     if config.measure not in columns:
         raise ConfigError(
             f"[alerts] measure '{config.measure}' is not a column of the risk table "
             f"{columns}{did_you_mean(config.measure, columns)}"
         )
-    series = (
-        frame["series"].astype(str)
-        if "series" in columns
-        else pd.Series(config.series, index=frame.index)
-    )
+    series = frame["series"].astype(str)
     values: dict[tuple[str, str], float | None] = {}
     for row_number, (region, name, raw) in enumerate(
         zip(frame["region"].astype(str), series, frame[config.measure], strict=True), start=2

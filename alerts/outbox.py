@@ -31,15 +31,8 @@ from sqlalchemy import Engine, and_, insert, or_, select, update
 
 from alerts.notifiers import Notifier, Transition
 from alerts.rules import OutboxSettings
-from alerts.state import (
-    NOTIFIED_STATES,
-    alert_deliveries,
-    alert_outbox,
-    alert_transitions,
-    as_utc,
-    create_alert_tables,
-    rfc3339,
-)
+from alerts.state import NOTIFIED_STATES, as_utc, create_alert_tables, rfc3339
+from data.tables import alert_deliveries, alert_outbox, alert_transitions
 from riskcast.processes import owner_alive, process_owner
 
 logger = logging.getLogger(__name__)

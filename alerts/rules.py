@@ -11,11 +11,10 @@ them for one region, one region-series or one series.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from pydantic import Field, model_validator
 
-from riskcast.config import StrictSection, config_section
+from riskcast.config import StrictSection
 
 
 class RuleOverride(StrictSection):
@@ -110,7 +109,6 @@ class AlertConfig(StrictSection):
         resolve_below: resolve only below this (≤ ``threshold``): the hysteresis band.
         for_refits: refits in a row at or above ``threshold`` before firing (1 = at once);
             until then the alert is "pending".
-        series: series alerts are evaluated for when the risk table has no ``series`` column.
         generator_url: link put into every payload (e.g. the bulletin URL).
         overrides: ``"ML05"``, ``"ML05/fatalities"`` or ``"*/aid_diversion"`` → changes.
         thresholds_grid: thresholds the precision/recall table is computed for.
@@ -122,7 +120,6 @@ class AlertConfig(StrictSection):
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     resolve_below: float = Field(default=0.35, ge=0.0, le=1.0)
     for_refits: int = Field(default=1, ge=1)
-    series: str = "fatalities"
     generator_url: str = "http://127.0.0.1:8000/bulletin"
     overrides: dict[str, RuleOverride] = Field(default_factory=dict)
     thresholds_grid: list[float] = Field(
@@ -217,12 +214,3 @@ class AlertRule:
     resolve_below: float
     for_refits: int
     enabled: bool = True
-
-
-def load_alert_config(path: Path | None = None, **overrides: object) -> AlertConfig:
-    """Read ``[alerts]`` from the domain config (defaults where absent).
-
-    Raises:
-        ConfigError: unknown keys (with a did-you-mean) or invalid values.
-    """
-    return config_section("alerts", AlertConfig, path, **overrides)

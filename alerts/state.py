@@ -20,23 +20,17 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
-    Column,
-    DateTime,
     Engine,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
     select,
 )
 
 from alerts.rules import AlertRule
-from data.db import ensure_tables
+from data.migrate import ensure_schema
+from data.tables import (
+    alert_deliveries,
+    alert_states,
+    alert_transitions,
+)
 
 State = Literal["inactive", "pending", "firing", "resolved"]
 NOTIFIED_STATES: tuple[State, ...] = ("firing", "resolved")
@@ -45,118 +39,14 @@ entering ``pending`` is recorded and logged but not sent."""
 
 ALERT_NAME = "RiskcastEscalationRisk"
 
-metadata = MetaData()
-
-
-def _rule_snapshot_columns() -> list[Column]:
-    """What a state and a transition both record: the value, the rule it met, the alert's
-    fingerprint and its start/end (fresh Column objects: a Column belongs to one table)."""
-    return [
-        Column("value", Float),
-        Column("threshold", Float),
-        Column("resolve_below", Float),
-        Column("measure", String(64)),
-        Column("fingerprint", String(32), nullable=False),
-        Column("starts_at", DateTime(timezone=True)),
-        Column("ends_at", DateTime(timezone=True)),
-    ]
-
-
-alert_states = Table(
-    "alert_states",
-    metadata,
-    Column("region", String(64), primary_key=True),
-    Column("series", String(64), primary_key=True),
-    Column("state", String(16), nullable=False),
-    Column("streak", Integer, nullable=False, default=0),
-    *_rule_snapshot_columns(),
-    Column("last_refit_id", String(128)),
-    Column("note", Text),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-alert_transitions = Table(
-    "alert_transitions",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("region", String(64), nullable=False),
-    Column("series", String(64), nullable=False),
-    Column("refit_id", String(128), nullable=False),
-    Column("from_state", String(16), nullable=False),
-    Column("to_state", String(16), nullable=False),
-    *_rule_snapshot_columns(),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("note", Text),
-    # queued → delivered | failed | partial | not_sent (pending) | no_notifiers
-    Column("delivery_status", String(16), nullable=False),
-    UniqueConstraint("region", "series", "refit_id", "to_state", name="uq_alert_transition"),
-    # the evaluation reads a refit's queued transitions; the unique key starts with region
-    Index("ix_alert_transitions_refit_id", "refit_id"),
-    # the outbox looks for transitions still owed to a receiver
-    Index("ix_alert_transitions_delivery_status", "delivery_status"),
-)
-
-alert_outbox = Table(
-    "alert_outbox",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("transition_id", Integer, ForeignKey("alert_transitions.id"), nullable=False),
-    Column("notifier", String(64), nullable=False),
-    # the Alertmanager fingerprint + the transition: what a receiver deduplicates on
-    Column("idempotency_key", String(80), nullable=False),
-    # pending → sending → delivered | pending (retry later) | expired | refused
-    Column("status", String(16), nullable=False),
-    Column("rounds", Integer, nullable=False, default=0),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
-    Column("claimed_by", String(200)),
-    Column("claimed_until", DateTime(timezone=True)),
-    Column("last_error", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
-    UniqueConstraint("transition_id", "notifier", name="uq_alert_outbox"),
-    Index("ix_alert_outbox_status", "status"),
-)
-
-alert_deliveries = Table(
-    "alert_deliveries",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("transition_id", Integer, ForeignKey("alert_transitions.id"), nullable=False),
-    Column("notifier", String(64), nullable=False),
-    Column("attempt", Integer, nullable=False),
-    # delivered | retry | failed (the final failure, after the last attempt)
-    Column("outcome", String(16), nullable=False),
-    Column("status_code", Integer),
-    Column("error", Text),
-    Column("duration_ms", Float),
-    Column("at", DateTime(timezone=True), nullable=False),
-    # GET /alerts/transitions reads the deliveries of each transition (PostgreSQL does not
-    # index a foreign key by itself)
-    Index("ix_alert_deliveries_transition_id", "transition_id"),
-)
-
-data_quality_flags = Table(
-    "alert_data_quality",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("refit_id", String(128), nullable=False),
-    Column("region", String(64), nullable=False),
-    Column("series", String(64), nullable=False),
-    Column("source", String(128)),
-    Column("kind", String(32), nullable=False),
-    Column("detail", Text, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("refit_id", "region", "series", "kind", name="uq_alert_quality"),
-)
-
 
 def create_alert_tables(engine: Engine) -> None:
     """Create the alert tables and their indexes where missing.
 
     Idempotent and safe from several processes; the database is checked once per engine and
-    process (:func:`data.db.ensure_tables`), not on every read.
+    process (:func:`data.migrate.ensure_schema`), not on every read.
     """
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
 
 
 def utcnow() -> datetime:

@@ -160,10 +160,9 @@ def markdown(rows: pd.DataFrame, title: str, seconds: float) -> str:
 
 def run(datasets: list[str], n_draws: int, executor, progress: bool) -> list[str]:
     """Nested backtests of every dataset; the markdown sections."""
-    from alerts.rules import AlertConfig
-    from riskcast.config import config_section
+    from jobs.config import load_config
 
-    threshold = config_section("alerts", AlertConfig).threshold
+    threshold = load_config().alerts.threshold  # this script is an entry point
     panel = pooled_panel()
     registry = registry_or_none()
     acled = pd.Series(panel.loc[panel["source"] == "acled-admin2", "region"].unique())

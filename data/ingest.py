@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from data.config import DataConfig
 from data.ids import check_region_ids
 from data.names import NameResolver
 from data.schema import ROW_COLUMN, validate_panel
-from data.source_options import SourceOptions
 from data.sources import check_file, detect_kind, get_source
-from data.store import IngestReport, Store, load_data_config
+from data.store import IngestReport, Store
 from riskcast.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def parse_file(
     *,
     source_kind: str | None = None,
     resolver: NameResolver,
-    options: SourceOptions | None = None,
+    config: DataConfig | None = None,
     allow_new_regions: bool = False,
 ) -> tuple[str, pd.DataFrame]:
     """Detect (unless given) the kind of a file and parse and validate it into a panel.
@@ -54,19 +54,20 @@ def parse_file(
     """
     path = Path(path)
     file = str(path)
-    check_file(path)
+    config = config or DataConfig()
+    check_file(path, max_xlsx_unpacked_mb=config.max_xlsx_unpacked_mb)
     kind = source_kind or detect_kind(path)
     try:
         source = get_source(kind)
     except InputError as exc:
         raise InputError(exc.message, file=file, field="--source") from None
-    options = options if options is not None else load_data_config().sources
-    frame = source.parse(path, resolver, options)
+    frame = source.parse(path, resolver, config.sources)
     check_region_ids(frame, resolver.registry, file=file, allow_new=allow_new_regions)
     # Rows are only named where the parser kept them (``_row``): an aggregated panel's
     # positions are not rows a person could find in the file.
     has_rows = ROW_COLUMN in frame.columns
-    return kind, validate_panel(frame, file=file, row_offset=2 if has_rows else None)
+    row_offset = 2 if has_rows else None
+    return kind, validate_panel(frame, file=file, row_offset=row_offset, max_value=config.max_value)
 
 
 def ingest_file(
@@ -75,7 +76,6 @@ def ingest_file(
     store: Store,
     source_kind: str | None = None,
     until: pd.Period | None = None,
-    options: SourceOptions | None = None,
     allow_new_regions: bool = False,
 ) -> IngestReport:
     """Ingest one source file into the store (one transaction; idempotent).
@@ -85,7 +85,6 @@ def ingest_file(
         store: where to write.
         source_kind: the kind (``--source``); detected from the header when None.
         until: drop months after this one (how a backtest feeds history).
-        options: parser options; default ``[data.sources]`` from ``riskcast.toml``.
         allow_new_regions: let well-formed unknown region ids become custom regions
             (``--new-regions``); otherwise they are refused.
 
@@ -102,7 +101,7 @@ def ingest_file(
         path,
         source_kind=source_kind,
         resolver=resolver,
-        options=options,
+        config=store.config,
         allow_new_regions=allow_new_regions,
     )
     dropped = 0

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from data.config import DEFAULT_MAX_VALUE
 from data.spreadsheet import FORMULA_START
 from riskcast.errors import InputError, shown
 from riskcast.months import EARLIEST_MONTH
@@ -261,13 +262,6 @@ def _first_error(
     return InputError(message, file=file, row=_row(row), field=field)
 
 
-def _max_value() -> float:
-    """``[data] max_value`` (imported here: the store's config module reads the TOML)."""
-    from data.store import load_data_config
-
-    return load_data_config().max_value
-
-
 def validate_panel(
     frame: pd.DataFrame,
     *,
@@ -291,7 +285,8 @@ def validate_panel(
         row_offset: file row of the frame's first row when there is no ``_row`` column;
             None when frame rows are not file rows (aggregates): errors then name no row.
         now: the current month (default: today's); months after it are rejected.
-        max_value: the largest count accepted; default ``[data] max_value`` (a value such
+        max_value: the largest count accepted (``[data] max_value``, which the caller passes;
+            default that key's default). A value such
             as 1e308 would otherwise be stored and break every later forecast).
 
     Returns:
@@ -302,7 +297,7 @@ def validate_panel(
         InputError: naming file, row (header = 1) and field of the first problem.
     """
     now = now or pd.Period.now("M")
-    max_value = _max_value() if max_value is None else max_value
+    max_value = DEFAULT_MAX_VALUE if max_value is None else max_value
     if not isinstance(frame, pd.DataFrame) or frame.empty:
         raise InputError("has no data rows (the file or body is empty)", file=file)
     _check_columns(frame, file)

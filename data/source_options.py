@@ -1,8 +1,9 @@
-"""Options the source parsers take, read from ``[data.sources]`` in ``riskcast.toml``.
+"""Options the source parsers take: the ``[data.sources]`` sub-table of ``riskcast.toml``.
 
 The ``[data]`` section is shared with the store and ingest settings, so the parsers' options
-live in their own sub-table and are validated as strictly as a section of their own
-(unknown keys are errors with a "did you mean")::
+live in their own sub-table, validated as strictly as a section of their own (unknown keys,
+also in ``[data.sources.aid_rule]``, are errors with a "did you mean" when the entry point
+loads the config)::
 
     [data.sources]
     awsd_include_unverified = true
@@ -15,14 +16,10 @@ live in their own sub-table and are validated as strictly as a section of their 
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from data.aid_rule import AidRule
-from riskcast.config import StrictSection, load_config, refuse_unknown_keys
-from riskcast.errors import ConfigError
+from riskcast.config import StrictSection
 
 
 class SourceOptions(StrictSection):
@@ -45,21 +42,3 @@ class SourceOptions(StrictSection):
     drop_partial_edge_months: bool = True
     awsd_include_unverified: bool = True
     zero_fill: bool = True
-
-
-def load_source_options(path: Path | None = None, **overrides: Any) -> SourceOptions:
-    """Read ``[data.sources]`` (absent → defaults).
-
-    Raises:
-        ConfigError: naming ``[data.sources]`` and the key for unknown keys or bad values.
-    """
-    raw = dict(load_config(path).get("data", {}).get("sources", {}))
-    raw.update({key: value for key, value in overrides.items() if value is not None})
-    refuse_unknown_keys(raw, SourceOptions, "[data.sources]")
-    refuse_unknown_keys(raw.get("aid_rule", {}) or {}, AidRule, "[data.sources.aid_rule]")
-    try:
-        return SourceOptions.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ConfigError(f"[data.sources] {where}: {first['msg']}") from exc

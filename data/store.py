@@ -1,8 +1,8 @@
 """The panel store: observations, their revisions, the ingest log and user-added regions.
 
 SQLAlchemy 2.x Core on SQLite (default, a file under the home folder, WAL + busy timeout)
-or PostgreSQL (``postgresql+psycopg://`` URL). Other layers create their own tables on
-:attr:`Store.engine` with their own ``MetaData``.
+or PostgreSQL (``postgresql+psycopg://`` URL). Every table of the database is declared in
+:mod:`data.tables` and created or migrated by :mod:`data.migrate`.
 
 Ingest semantics, chosen so a scheduler can re-run ingests blindly:
 
@@ -30,154 +30,30 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from pydantic import Field
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine
 
-from data.db import bulk_insert, ensure_tables, missing_indexes, read_frame
+from data.config import DataConfig
+from data.db import bulk_insert, read_frame
+from data.engine import create_store_engine, describe_url
+from data.migrate import ensure_schema
 from data.registry import Region, Registry
-from data.source_options import SourceOptions
-from riskcast.config import StrictSection, config_section, get_settings
+from data.tables import ingests, observation_revisions, observations, regions
+from riskcast.config import get_settings
 from riskcast.errors import StoreUnavailableError
 from riskcast.months import format_month
 
 log = logging.getLogger(__name__)
 
 SYNTHETIC_SOURCE = "synthetic-demo"
-DEFAULT_BUSY_TIMEOUT_S = 30.0
-DEFAULT_CONNECT_TIMEOUT_S = 10
 _WRITER_LOCK_KEY = 0x7269736B  # "risk": the advisory lock id that serialises writers
 _CHUNK = 500  # ids per IN (...) clause: well under SQLite's bound-parameter limit
 _KEY = ("region", "month", "series")
 _ANALYZE_AFTER_ROWS = 10_000  # rows written by one ingest before PostgreSQL re-plans (ANALYZE)
-_FILLFACTOR = 90  # % of a PostgreSQL page filled on insert; the rest keeps revisions on the page
-
-
-class DataConfig(StrictSection):
-    """The ``[data]`` section of ``riskcast.toml``.
-
-    Attributes:
-        busy_timeout_seconds: how long a SQLite writer waits for another writer's lock
-            before giving up with a clear "database is locked" error.
-        connect_timeout_seconds: how long to wait for a PostgreSQL server before
-            "cannot be reached".
-        sources: the parsers' options (``[data.sources]``, :mod:`data.source_options`).
-        source_priority: source kinds, most trusted first. Several sources can write the
-            same (region, month, series) — ACLED events and the ACLED admin2 workbook both
-            give admin1 fatalities, under different definitions. A row from a lower-ranked
-            kind never overwrites a stored row from a higher-ranked one (it is counted as
-            ``rows_outranked``); the same or a higher rank revises it. Kinds not listed rank
-            below all listed ones.
-        max_value: the largest count a panel row may hold; larger values are refused
-            naming row and field (one 1e308 once broke every forecast).
-        max_xlsx_unpacked_mb: the largest unpacked size of an .xlsx workbook; a bigger one
-            (a zip bomb) is refused before it is opened.
-    """
-
-    max_value: float = Field(default=10_000_000.0, gt=0)
-    max_xlsx_unpacked_mb: float = Field(default=200.0, gt=0)
-    busy_timeout_seconds: float = Field(default=DEFAULT_BUSY_TIMEOUT_S, ge=0)
-    connect_timeout_seconds: int = Field(default=DEFAULT_CONNECT_TIMEOUT_S, ge=1)
-    sources: SourceOptions = Field(default_factory=SourceOptions)
-    source_priority: tuple[str, ...] = (
-        "panel_csv",
-        "acled_admin2_xlsx",
-        "ucdp_ged",
-        "acled_events",
-        "ucdp_country_month",
-        "un_peacekeeping",
-        "osac",
-        "awsd",
-    )
-
-    def source_rank(self, sources: pd.Series) -> np.ndarray:
-        """Rank of each source string (``kind:file``); 0 is the most trusted."""
-        ranks = {kind: rank for rank, kind in enumerate(self.source_priority)}
-        # A file holds few distinct sources: rank those, then spread by code (-1 = missing).
-        codes, uniques = pd.factorize(sources)
-        unique_ranks = np.array(
-            [ranks.get(str(source).split(":", 1)[0], len(ranks)) for source in uniques]
-            + [len(ranks)],
-            dtype="float64",
-        )
-        return unique_ranks[codes]
-
-
-def load_data_config() -> DataConfig:
-    """The validated ``[data]`` section (defaults where absent)."""
-    return config_section("data", DataConfig)
-
-
-metadata = sa.MetaData()
-
-observations = sa.Table(
-    "observations",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("region", sa.String(64), nullable=False),
-    sa.Column("month", sa.String(7), nullable=False, comment="YYYY-MM"),
-    sa.Column("series", sa.String(64), nullable=False),
-    sa.Column("value", sa.Double, nullable=False),
-    sa.Column("source", sa.String(200), nullable=False),
-    sa.Column("ingest_id", sa.Integer, sa.ForeignKey("ingests.id"), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.UniqueConstraint("region", "month", "series", name="uq_observation_key"),
-    sa.Index("ix_observations_series_region_month", "series", "region", "month"),
-    sa.Index("ix_observations_month", "month"),
-    sa.Index("ix_observations_source", "source"),
-)
-
-# A revision rewrites its row. With full pages (PostgreSQL's default fillfactor 100) the new
-# row version goes to another page and every index of the table gets a new entry; with 10 %
-# of each page kept free it usually stays on its page as a HOT update that touches no index
-# (measured at 3 million rows, 10 % revised: the UPDATE took 13.6 s → 6.0 s, 90 % HOT; the
-# table is ~10 % larger). Applies to tables created from now on.
-sa.event.listen(
-    observations,
-    "after_create",
-    sa.DDL(f"ALTER TABLE %(fullname)s SET (fillfactor = {_FILLFACTOR})").execute_if(
-        dialect="postgresql"
-    ),
-)
-
-observation_revisions = sa.Table(
-    "observation_revisions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("region", sa.String(64), nullable=False),
-    sa.Column("month", sa.String(7), nullable=False),
-    sa.Column("series", sa.String(64), nullable=False),
-    sa.Column("old_value", sa.Double, nullable=False),
-    sa.Column("new_value", sa.Double, nullable=False),
-    sa.Column("old_source", sa.String(200), nullable=False),
-    sa.Column("new_source", sa.String(200), nullable=False),
-    sa.Column("old_ingest_id", sa.Integer, sa.ForeignKey("ingests.id"), nullable=False),
-    sa.Column("new_ingest_id", sa.Integer, sa.ForeignKey("ingests.id"), nullable=False),
-    sa.Column("revised_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_revisions_key", "region", "series", "month"),
-)
-
-ingests = sa.Table(
-    "ingests",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("file", sa.String(1000), nullable=False),
-    sa.Column("sha256", sa.String(64), nullable=False),
-    sa.Column("kind", sa.String(64), nullable=False),
-    sa.Column("rows_added", sa.Integer, nullable=False, default=0),
-    sa.Column("rows_changed", sa.Integer, nullable=False, default=0),
-    sa.Column("rows_unchanged", sa.Integer, nullable=False, default=0),
-    sa.Column("rows_outranked", sa.Integer, nullable=False, default=0),
-    sa.Column("regions_added", sa.Text, nullable=False, default=""),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_ingests_sha256", "sha256"),
-)
 
 
 def _staged_revisions() -> sa.Table:
@@ -196,21 +72,6 @@ def _staged_revisions() -> sa.Table:
         sa.Column("source", sa.String(200), nullable=False),
         prefixes=["TEMPORARY"],
     )
-
-
-regions = sa.Table(
-    "regions",
-    metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("level", sa.String(16), nullable=False),
-    sa.Column("parent", sa.String(64)),
-    sa.Column("iso3", sa.String(3)),
-    sa.Column("neighbours", sa.Text, nullable=False, default=""),
-    sa.Column("aliases", sa.Text, nullable=False, default=""),
-    sa.Column("ingest_id", sa.Integer, sa.ForeignKey("ingests.id")),
-    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
-)
 
 
 @dataclass(frozen=True)
@@ -272,50 +133,19 @@ def _month_periods(texts: pd.Series) -> pd.PeriodIndex:
     return pd.PeriodIndex([str(u) for u in uniques], freq="M").take(codes)
 
 
-def _describe(url: str) -> str:
-    """The URL without its password, for messages."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def _sqlite_pragmas(engine: Engine, busy_timeout_s: float) -> None:
-    """WAL, busy timeout and real transactions for pysqlite.
-
-    pysqlite's own transaction handling starts transactions late and cannot take the write
-    lock up front; the SQLAlchemy recipe hands BEGIN to us so a writer can say
-    ``BEGIN IMMEDIATE`` (execution option ``sqlite_immediate``) and fail fast and clearly on
-    a locked database rather than half-way through.
-    """
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        try:
-            cursor.execute("PRAGMA journal_mode = WAL")
-        except Exception:  # a locked file keeps its mode; the lock is reported on write
-            log.debug("could not switch SQLite to WAL (database busy)", exc_info=True)
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get("sqlite_immediate", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
 class Store:
     """The database behind riskcast: open with :func:`open_store`.
 
     Attributes:
-        engine: the SQLAlchemy engine (other layers add their own tables on it).
+        engine: the SQLAlchemy engine (the jobs and alerts tables live on it too).
         url: the database URL with any password hidden.
+        config: the ``[data]`` section this store ingests with (source ranks, limits).
     """
 
-    def __init__(self, engine: Engine, url: str) -> None:
+    def __init__(self, engine: Engine, url: str, config: DataConfig | None = None) -> None:
         self.engine = engine
-        self.url = _describe(url)
+        self.url = describe_url(url)
+        self.config = config or DataConfig()
         self.is_sqlite = engine.dialect.name == "sqlite"
 
     # -- errors ---------------------------------------------------------------------------
@@ -358,13 +188,14 @@ class Store:
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_WRITER_LOCK_KEY)))
 
     def create_tables(self) -> None:
-        """Create the store's tables where missing (idempotent)."""
-        with self._unavailable_as_error("open the database"), self.engine.connect() as conn:
-            present = set(sa.inspect(conn).get_table_names())
-            complete = present.issuperset(metadata.tables) and not missing_indexes(conn, metadata)
-        if complete:
-            return  # the usual case: no write lock needed, so readers open during an ingest
-        ensure_tables(self.engine, metadata)
+        """Create a new database's schema, or check an existing one is current.
+
+        Raises:
+            SchemaOutOfDateError: the database needs ``riskcast db upgrade`` first.
+        """
+        with self._unavailable_as_error("open the database"), self.engine.connect():
+            pass  # a server that is down or a locked file: said here, naming the database
+        ensure_schema(self.engine)
 
     def close(self) -> None:
         """Release pooled connections (a SQLite file can then be moved or deleted)."""
@@ -427,7 +258,7 @@ class Store:
             merged["value"].to_numpy(), merged["value_old"].to_numpy(), rtol=1e-12, atol=1e-9
         )
         same = ~is_new & same_value & (merged["source"] == merged["source_old"]).to_numpy()
-        priority = load_data_config()
+        priority = self.config
         outranked = (
             ~is_new
             & ~same
@@ -656,54 +487,35 @@ class Store:
 def open_store(
     url: str | None = None,
     *,
+    config: DataConfig | None = None,
     busy_timeout_s: float | None = None,
     connect_timeout_s: int | None = None,
+    check_schema: bool = True,
 ) -> Store:
-    """Open (and create the tables of) the store at ``url``.
+    """Open the store at ``url``: a new database gets the current schema, an old one is refused.
 
     Args:
         url: SQLAlchemy URL; default ``Settings().resolved_database_url()`` (SQLite under
             the home folder, or ``RISKCAST_DATABASE_URL``).
+        config: the ``[data]`` section (the entry point's); default its model's defaults.
         busy_timeout_s: how long a SQLite writer waits for another writer's lock before
-            :class:`StoreUnavailableError`; default ``[data] busy_timeout_seconds``.
+            :class:`StoreUnavailableError`; default ``config.busy_timeout_seconds``.
         connect_timeout_s: how long to wait for a PostgreSQL server; default
-            ``[data] connect_timeout_seconds``.
+            ``config.connect_timeout_seconds``.
+        check_schema: False only for ``riskcast db`` itself, which migrates an old schema.
 
     Raises:
         StoreUnavailableError: the database cannot be reached, opened or is locked.
+        SchemaOutOfDateError: the database needs ``riskcast db upgrade`` first.
     """
     url = url or get_settings().resolved_database_url()
-    if busy_timeout_s is None or connect_timeout_s is None:
-        config = load_data_config()
-        busy_timeout_s = config.busy_timeout_seconds if busy_timeout_s is None else busy_timeout_s
-        connect_timeout_s = connect_timeout_s or config.connect_timeout_seconds
-    try:
-        parsed = make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise StoreUnavailableError(f"'{url}' is not a database URL: {exc}") from exc
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            folder = Path(parsed.database).expanduser().parent
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreUnavailableError(
-                    f"the database at {_describe(url)} cannot be reached: cannot create "
-                    f"folder {folder} ({exc.strerror})"
-                ) from exc
-        engine = sa.create_engine(url, connect_args={"timeout": busy_timeout_s})
-        _sqlite_pragmas(engine, busy_timeout_s)
-    elif parsed.get_backend_name() == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = sa.create_engine(
-            parsed, connect_args={"connect_timeout": connect_timeout_s}, pool_pre_ping=True
-        )
-    else:
-        raise StoreUnavailableError(
-            f"database URL {_describe(url)}: only sqlite:/// and postgresql+psycopg:// are "
-            "supported"
-        )
-    store = Store(engine, url)
-    store.create_tables()
+    config = config or DataConfig()
+    engine = create_store_engine(
+        url,
+        busy_timeout_s=config.busy_timeout_seconds if busy_timeout_s is None else busy_timeout_s,
+        connect_timeout_s=connect_timeout_s or config.connect_timeout_seconds,
+    )
+    store = Store(engine, url, config)
+    if check_schema:
+        store.create_tables()
     return store

@@ -8,7 +8,8 @@ from __future__ import annotations
 import pandas as pd
 import sqlalchemy as sa
 
-from data.store import Store, observations
+from data.store import Store
+from data.tables import observations
 
 SUMMARY_COLUMNS = ("region", "series", "first_month", "last_month", "months", "total", "sources")
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from features.build import build_features
 from reports.plots import fan_chart
 from riskcast.months import format_month
 
@@ -41,10 +42,6 @@ def feature_list(
     panel: pd.DataFrame, registry: Any, feature_config: Any, *, series: str, origin: pd.Period
 ) -> list[str]:
     """The feature columns the feature set yields at ``origin`` (empty when unavailable)."""
-    try:
-        from features.build import build_features
-    except ImportError:
-        return []
     try:
         frame = build_features(
             panel[panel["month"] <= origin],

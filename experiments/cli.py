@@ -13,6 +13,7 @@ from rich.table import Table
 from forecast.cli import TrackedBacktest, add_backtest_tracker
 from riskcast.console import make_console
 from riskcast.errors import InputError
+from riskcast.invocation import loaded_config
 
 experiments_app = typer.Typer(
     help="MLflow experiments: list runs, compare models, run a spec grid, promote a champion.",
@@ -173,7 +174,15 @@ def run_command(
     from experiments.tracking import ui_command
 
     loaded = load_spec(spec)
-    parents = run_spec(spec, trigger="cli", progress=progress)
+    config = loaded_config()
+    parents = run_spec(
+        spec,
+        trigger="cli",
+        progress=progress,
+        features=config.features,
+        rule=config.escalation,
+        data_config=config.data,
+    )
     table = leaderboard(loaded.experiment, latest=True)
     console = make_console()
     console.print(
@@ -236,11 +245,14 @@ def log_cli_backtest(run: TrackedBacktest) -> str:
     from experiments.runs import log_backtest
     from experiments.tracking import experiments_config
 
+    config = loaded_config()
     parent = log_backtest(
         run.result,
         panel=run.panel,
         trigger="cli",
         registry=run.registry,
+        feature_config=config.features,
+        escalation_rule=config.escalation,
         model_options=run.options,
         n_draws=run.n_draws,
         seed=run.seed,

@@ -35,7 +35,10 @@ from mlflow.models import ModelSignature
 from mlflow.pyfunc import PythonModel
 from mlflow.types.schema import AnyType, ColSpec, ParamSchema, ParamSpec, Schema
 
+from data.schema import validate_panel
+from features.config import FeatureConfig
 from forecast.output import FORECAST_COLUMNS
+from forecast.risk import EscalationRule
 from riskcast.errors import InputError
 from riskcast.months import parse_month
 
@@ -146,6 +149,8 @@ class RiskcastForecaster(PythonModel):
         self.options = dict(options or {})
         self.config = dict(config or {})
         self.registry = registry
+        self.rule = EscalationRule()
+        self.features = FeatureConfig()
 
     def load_context(self, context: Any) -> None:
         """Read the model name, options and defaults from the logged ``model_config``."""
@@ -153,6 +158,9 @@ class RiskcastForecaster(PythonModel):
         self.model_name = str(config.get("model", self.model_name))
         self.options = _options_from_json(dict(config.get("options", {})))
         self.config = dict(config.get("forecast", {}))
+        # the pyfunc's entry point: its config is what was logged with it, validated here
+        self.rule = EscalationRule.model_validate(config.get("rule", {}))
+        self.features = FeatureConfig.model_validate(config.get("features", {}))
         path = (context.artifacts or {}).get(REGISTRY_ARTIFACT)
         if path:
             self.registry = registry_from_json(json.loads(Path(path).read_text()))
@@ -199,6 +207,8 @@ class RiskcastForecaster(PythonModel):
             n_draws=int(settings.get("n_draws", 1000)),
             seed=int(settings.get("seed", 0)),
             options=self.options or None,
+            rule=self.rule,
+            features=self.features,
         )
         return result.frame
 
@@ -220,10 +230,6 @@ def to_panel(frame: pd.DataFrame) -> pd.DataFrame:
                 raise InputError(exc.message, file="pyfunc input", row=row, field="month") from exc
         panel["month"] = pd.PeriodIndex(months, freq="M")
     panel["value"] = panel["value"].astype(float)
-    try:
-        from data.schema import validate_panel
-    except ImportError:  # pragma: no cover - data layer absent
-        return panel
     return validate_panel(panel, file="pyfunc input")
 
 
@@ -233,8 +239,14 @@ def log_forecaster(
     config: dict[str, Any],
     *,
     registry: Any = None,
+    rule: EscalationRule | None = None,
+    features: FeatureConfig | None = None,
 ) -> str:
     """Log the pyfunc wrapper into the *active* run and return its model URI.
+
+    The escalation rule and feature set the model was fitted with go into its
+    ``model_config``, so a loaded model forecasts as it did when logged, with no
+    ``riskcast.toml`` where it is served.
 
     Requirements are pinned explicitly (riskcast itself must be importable where the model is
     loaded) so MLflow does not spend seconds inferring them from imports.
@@ -243,6 +255,8 @@ def log_forecaster(
         "model": model_name,
         "options": _options_to_json(dict(options or {})),
         "forecast": config,
+        "rule": (rule or EscalationRule()).model_dump(mode="json"),
+        "features": (features or FeatureConfig()).model_dump(mode="json"),
     }
     with tempfile.TemporaryDirectory() as tmp:
         artifacts = None

@@ -46,6 +46,8 @@ from experiments.fingerprint import (
     set_hash,
 )
 from experiments.pyfunc_model import log_forecaster
+from features.config import FeatureConfig, feature_set_hash
+from forecast.risk import EscalationRule
 from reports.plots import reliability_plot
 from riskcast.errors import InputError
 from riskcast.months import format_month
@@ -112,31 +114,14 @@ def _log_batch(
         mlflow_client.log_batch(run_id, metrics=metric_chunk, params=param_chunk, tags=tag_chunk)
 
 
-def _feature_context(feature_config: Any) -> tuple[Any, str | None]:
-    """The feature config in force and its hash (None when the features layer is absent)."""
-    try:
-        from features.config import FeatureConfig, feature_set_hash
-    except ImportError:
-        return feature_config, None
-    if feature_config is None:
-        from features.config import load_feature_config
-
-        feature_config = load_feature_config()
-    if not isinstance(feature_config, FeatureConfig):
-        return feature_config, None
+def _feature_context(feature_config: FeatureConfig | None) -> tuple[FeatureConfig, str]:
+    """The feature set used (default: the defaults) and its hash."""
+    feature_config = feature_config or FeatureConfig()
     return feature_config, feature_set_hash(feature_config)
 
 
-def _escalation_rule(rule: Any) -> Any:
-    if rule is not None:
-        return rule
-    try:
-        from forecast.risk import EscalationRule
-        from riskcast.config import config_section
-
-        return config_section("escalation", EscalationRule)
-    except (ImportError, TypeError):
-        return None
+def _escalation_rule(rule: EscalationRule | None) -> EscalationRule:
+    return rule or EscalationRule()
 
 
 def common_tags(panel: pd.DataFrame, *, trigger: str, kind: str) -> dict[str, str]:
@@ -232,8 +217,8 @@ def log_backtest(
         experiment: MLflow experiment; default ``[experiments] backtest_experiment``.
         trigger: who started it: ``cli``, ``schedule`` or ``api``.
         registry: the region registry (feature list, pyfunc model).
-        feature_config: the feature set used; default the ``[features]`` section.
-        escalation_rule: the rule scored; default the ``[escalation]`` section.
+        feature_config: the feature set used (the caller's loaded ``[features]``).
+        escalation_rule: the rule scored (the caller's loaded ``[escalation]``).
         model_options: options per model name, as given to ``make_model``.
         n_draws: draws per forecast (read from ``result`` when it carries them).
         seed: base seed (read from ``result`` when it carries it).
@@ -312,6 +297,7 @@ def log_backtest(
                 tags={**tags, "kind": "backtest-model", "model": model},
                 metrics=model_metrics(summary, by_horizon, model),
                 feature_payload=(feature_config, feature_hash, features),
+                rule=rule,
                 registry=registry,
                 top_regions=config.top_regions,
                 log_models=log_models,
@@ -333,6 +319,7 @@ def _log_model_run(
     tags: dict[str, str],
     metrics: dict[str, float],
     feature_payload: tuple[Any, str | None, list[str]],
+    rule: EscalationRule,
     registry: Any,
     top_regions: int,
     log_models: bool,
@@ -384,7 +371,9 @@ def _log_model_run(
                 "n_draws": shared_params.get("n_draws") or 1000,
                 "seed": shared_params.get("seed") or 0,
             }
-            uri = log_forecaster(model, options, config, registry=registry)
+            uri = log_forecaster(
+                model, options, config, registry=registry, rule=rule, features=feature_payload[0]
+            )
             tracking.client().set_tag(run_id, "model_uri", uri)
     return run_id
 
@@ -436,8 +425,8 @@ def log_refit(
         options: the model options used.
         seed: the seed used (a param, so the forecast can be reproduced).
         registry: the region registry (stored with the pyfunc model).
-        feature_config: the feature set; default the ``[features]`` section.
-        escalation_rule: the rule; default the ``[escalation]`` section.
+        feature_config: the feature set (the caller's loaded ``[features]``).
+        escalation_rule: the rule (the caller's loaded one).
         champion_run_id: the champion run the model name came from, if any (tagged so an
             analyst can trace a bulletin to the backtest that chose its model).
         champion_version: the registered model version behind the ``champion`` alias when
@@ -509,7 +498,14 @@ def log_refit(
                 "n_draws": draws.n_draws,
                 "seed": seed or 0,
             }
-            uri = log_forecaster(draws.model, options, model_config, registry=registry)
+            uri = log_forecaster(
+                draws.model,
+                options,
+                model_config,
+                registry=registry,
+                rule=rule,
+                features=feature_config,
+            )
             tracking.client().set_tag(run_id, "model_uri", uri)
     log.info("logged refit of %s from %s as MLflow run %s", draws.model, origin, run_id)
     return run_id

@@ -22,6 +22,10 @@ from typing import Any
 import pandas as pd
 from pydantic import Field, ValidationError, model_validator
 
+from data.config import DataConfig
+from data.store import open_store
+from features.config import FeatureConfig, with_overrides
+from forecast.risk import EscalationRule
 from riskcast.config import StrictSection, did_you_mean, refuse_unknown_keys
 from riskcast.errors import ConfigError, InputError
 from riskcast.months import parse_month, parse_month_span
@@ -139,29 +143,34 @@ def _takes_features(model: str) -> bool:
     return FEATURE_OPTION in inspect.signature(model_class(model).__init__).parameters
 
 
-def grid(spec: ExperimentSpec) -> list[tuple[str, dict[str, Any], dict[str, dict[str, Any]]]]:
-    """``(feature set name, feature overrides, options per model)`` per backtest to run."""
+def grid(
+    spec: ExperimentSpec, features: FeatureConfig | None = None
+) -> list[tuple[str, FeatureConfig, dict[str, dict[str, Any]]]]:
+    """``(feature set name, feature set, options per model)`` per backtest to run; each set
+    is ``features`` (the loaded ``[features]``; default its defaults) with the set's
+    overrides."""
+    base = features or FeatureConfig()
     backtests = []
     for set_name, overrides in spec.feature_sets.items():
         options = {}
         for model in spec.models:
             model_opts = dict(spec.model_options.get(model, {}))
             if overrides and _takes_features(model):
-                model_opts[FEATURE_OPTION] = _feature_config(overrides)
+                model_opts[FEATURE_OPTION] = with_overrides(base, **overrides)
             options[model] = model_opts
-        backtests.append((set_name, dict(overrides), options))
+        backtests.append((set_name, with_overrides(base, **overrides), options))
     return backtests
 
 
-def _panel_and_registry(spec: ExperimentSpec) -> tuple[pd.DataFrame, Any]:
+def _panel_and_registry(
+    spec: ExperimentSpec, data_config: DataConfig | None
+) -> tuple[pd.DataFrame, Any]:
     if spec.data == "demo":
         from data.demo import demo_panel
         from data.regions import load_default_registry
 
         return demo_panel(), load_default_registry()
-    from data.store import open_store
-
-    store = open_store()
+    store = open_store(config=data_config)
     panel = store.load_panel()
     if panel.empty:
         raise InputError(
@@ -172,13 +181,6 @@ def _panel_and_registry(spec: ExperimentSpec) -> tuple[pd.DataFrame, Any]:
     return panel, store.registry()
 
 
-def _feature_config(overrides: dict[str, Any]) -> Any:
-    """The ``[features]`` (and ``[events]``) config with a spec's overrides applied."""
-    from features.config import load_feature_config
-
-    return load_feature_config(**overrides)
-
-
 def run_spec(
     path: str | Path,
     *,
@@ -187,6 +189,9 @@ def run_spec(
     executor: Any = None,
     panel: pd.DataFrame | None = None,
     registry: Any = None,
+    features: FeatureConfig | None = None,
+    rule: EscalationRule | None = None,
+    data_config: DataConfig | None = None,
 ) -> list[str]:
     """Run every backtest of a spec and log each one; return the parent run ids.
 
@@ -197,16 +202,19 @@ def run_spec(
         executor: a ``forecast.executors`` executor (None = serial).
         panel: use this panel instead of the spec's ``data`` (tests, notebooks).
         registry: the registry that goes with ``panel``.
+        features: the loaded ``[features]`` the spec's feature sets start from.
+        rule: the loaded ``[escalation]`` rule scored.
+        data_config: the loaded ``[data]`` section (opening the store).
     """
     from experiments.runs import log_backtest
     from forecast.backtest import run_backtest
 
     spec = load_spec(path)
     if panel is None:
-        panel, registry = _panel_and_registry(spec)
+        panel, registry = _panel_and_registry(spec, data_config)
     origins = spec.resolve_origins(panel)
     parent_ids = []
-    for set_name, overrides, options in grid(spec):
+    for set_name, feature_set, options in grid(spec, features):
         log.info(
             "spec %s: feature set %s, %d model(s) × %d origin(s)",
             spec.name,
@@ -225,6 +233,8 @@ def run_spec(
             seed=spec.seed,
             executor=executor,
             progress=progress,
+            rule=rule,
+            features=feature_set,
             **_options_kwarg(options),
         )
         parent_ids.append(
@@ -234,7 +244,8 @@ def run_spec(
                 experiment=spec.experiment,
                 trigger=trigger,
                 registry=registry,
-                feature_config=_feature_config(overrides),
+                feature_config=feature_set,
+                escalation_rule=rule,
                 model_options=options,
                 n_draws=spec.n_draws,
                 seed=spec.seed,

@@ -32,7 +32,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from pydantic import Field
 
-from riskcast.config import StrictSection, config_section, get_settings
+from riskcast.config import StrictSection, get_settings
 from riskcast.errors import StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -75,9 +75,22 @@ class ExperimentsConfig(StrictSection):
     top_regions: int = Field(default=3, ge=0, le=50)
 
 
+_configured = ExperimentsConfig()
+
+
+def configure(config: ExperimentsConfig) -> None:
+    """Use ``config`` (the entry point's ``[experiments]``) for this process's MLflow work.
+
+    Process-wide on purpose, as MLflow's own tracking URI is: ``riskcast``, the service and
+    each job run call it once, right after loading the config.
+    """
+    global _configured
+    _configured = config
+
+
 def experiments_config() -> ExperimentsConfig:
-    """The ``[experiments]`` section of the domain config (defaults when absent)."""
-    return config_section("experiments", ExperimentsConfig)
+    """The ``[experiments]`` section the entry point configured (defaults until then)."""
+    return _configured
 
 
 def artifact_root() -> Path:
@@ -87,7 +100,7 @@ def artifact_root() -> Path:
     return root
 
 
-def _sqlite_path(uri: str) -> Path | None:
+def sqlite_path(uri: str) -> Path | None:
     """The database file of a ``sqlite:///path`` URI, or None for any other store."""
     if not uri.startswith("sqlite:///") or ":memory:" in uri:
         return None
@@ -160,7 +173,7 @@ def tracking_uri() -> str:
     uri = from_env or experiments_config().tracking_uri
     uri = uri or settings.model_copy(update={"mlflow_tracking_uri": None}).resolved_mlflow_uri()
     echo = None if from_env else uri
-    path = _sqlite_path(uri)
+    path = sqlite_path(uri)
     if path is not None:
         _prepare_sqlite(uri, path)
     # set_tracking_uri also exports MLFLOW_TRACKING_URI so subprocesses log to the same store
@@ -186,7 +199,7 @@ def ensure_experiment(name: str) -> str:
     experiment = mlflow_client.get_experiment_by_name(name)
     if experiment is None:
         location = None
-        if _sqlite_path(tracking_uri()) is not None:
+        if sqlite_path(tracking_uri()) is not None:
             location = (artifact_root() / name).as_uri()
         try:
             return mlflow_client.create_experiment(name, artifact_location=location)

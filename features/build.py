@@ -36,7 +36,7 @@ import pandas as pd
 from data.registry import Registry
 from features import events as event_builders
 from features import hierarchy, season, spatial
-from features.config import KNOWN_SERIES, FeatureConfig, load_feature_config
+from features.config import KNOWN_SERIES, FeatureConfig
 from features.cross import prefixed, series_quantities
 from features.matrix import SeriesMatrix, series_matrix
 from riskcast.config import did_you_mean
@@ -218,7 +218,7 @@ def build_features(
         ConfigError: a series in the config that is neither in the panel nor a known series
             (with a "did you mean"), an event on an unknown region.
     """
-    config = config if config is not None else load_feature_config()
+    config = config if config is not None else FeatureConfig()
     frame = _checked_panel(panel)
     if frame.empty:
         raise InputError("the panel is empty", file="panel")

@@ -9,6 +9,7 @@ import pandas as pd
 import typer
 
 from riskcast.errors import InputError
+from riskcast.invocation import loaded_config
 from riskcast.months import format_month, parse_month, parse_month_span
 
 
@@ -57,13 +58,14 @@ def features_command(
     """Build the feature matrix (one row per region) for the stored panel as of ORIGIN."""
     from data.store import open_store  # the data layer; imported late to keep --help fast
     from features.build import build_features
-    from features.config import feature_set_hash, load_feature_config
+    from features.config import feature_set_hash
 
     if out is not None:
         check_output_path(out)
     origins = _origins(origin)
-    config = load_feature_config()
-    store = open_store()
+    loaded = loaded_config()
+    config = loaded.features
+    store = open_store(config=loaded.data)
     panel = store.load_panel(until=origins[-1])
     if panel.empty:
         raise InputError(

@@ -2,7 +2,7 @@
 
 ``[features]`` (:class:`FeatureConfig`) says which builders run and with which parameters;
 ``[events]`` (:class:`EventsConfig`) lists known events (coups, mission mandates) on top of
-the built-in Mali ones. :func:`load_feature_config` reads both into one object, and
+the built-in Mali ones. The entry point's config loader puts both into one object, and
 :func:`feature_set_hash` digests it, so an experiment that logs the hash logs exactly which
 features a model saw.
 
@@ -21,13 +21,12 @@ import builtins
 import hashlib
 import json
 import re
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from features.quantities import WINDOW_STATS, parse_quantity
-from riskcast.config import StrictSection, config_section
+from riskcast.config import StrictSection, validate_section
 from riskcast.months import parse_month
 
 GapPolicy = Literal["nan", "zero", "ffill"]
@@ -154,7 +153,7 @@ class FeatureConfig(StrictSection):
         children_quantities: quantities of the children's sum.
         known_events: build ``event_<name>_<kind>`` columns from ``events``.
         month_of_year: add ``month_of_year`` (1-12) of the origin.
-        events: filled from the ``[events]`` section by :func:`load_feature_config`.
+        events: the ``[events]`` section (the entry point's config loader puts it here).
     """
 
     gaps: GapPolicy = "nan"
@@ -235,14 +234,14 @@ class FeatureConfig(StrictSection):
         return list(dict.fromkeys(names))
 
 
-def load_feature_config(path: Path | None = None, **overrides: object) -> FeatureConfig:
-    """Read ``[features]`` and ``[events]`` from the domain TOML into one :class:`FeatureConfig`.
+def with_overrides(config: FeatureConfig, **overrides: object) -> FeatureConfig:
+    """``config`` with some keys replaced (an experiment spec's), validated like the file.
 
     Raises:
-        ConfigError: naming the section and key (with a "did you mean" for misspellings).
+        ConfigError: naming ``[features]`` and the key (with a "did you mean").
     """
-    events = config_section("events", EventsConfig, path)
-    return config_section("features", FeatureConfig, path, events=events, **overrides)
+    table = config.model_dump(exclude={"events"})
+    return validate_section(table, "features", FeatureConfig, events=config.events, **overrides)
 
 
 def feature_set_hash(config: FeatureConfig) -> str:

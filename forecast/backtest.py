@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from features.config import FeatureConfig
 from forecast import metrics
 from forecast.draws import Draws
 from forecast.executors import SerialExecutor
@@ -45,7 +46,6 @@ from forecast.pipeline import (
     fit_and_draw,
 )
 from forecast.risk import EscalationRule, escalation_references
-from riskcast.config import config_section
 from riskcast.errors import InputError
 from riskcast.months import format_month
 
@@ -69,10 +69,14 @@ class BacktestData:
     Attributes:
         panel: the whole long panel (each job cuts it at its own origin).
         registry: region registry for models that use neighbours; may be None.
+        features: the feature set of feature-based models.
+        rule: the escalation rule scored (and learnt by models that learn escalation).
     """
 
     panel: pd.DataFrame
     registry: Any
+    features: FeatureConfig | None = None
+    rule: EscalationRule | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,8 @@ def draw_job(job: BacktestJob, data: BacktestData) -> Draws:
         regions=job.regions,
         options=job.options,
         factory=job.factory,
+        features=data.features,
+        rule=data.rule,
     )
 
 
@@ -348,6 +354,7 @@ def run_backtest(
     options: dict[str, dict[str, Any]] | None = None,
     rule: EscalationRule | None = None,
     factory: ModelFactory | None = None,
+    features: FeatureConfig | None = None,
 ) -> BacktestResult:
     """Refit every model at every origin on the data up to it and score every step.
 
@@ -365,8 +372,10 @@ def run_backtest(
         regions: regions to forecast (default: every region with data at each origin;
             a region with no history at an origin is not forecast there and is logged).
         options: model name → constructor options.
-        rule: escalation rule (default: the ``[escalation]`` config section).
+        rule: escalation rule (default: ``[escalation]``'s defaults; entry points pass the
+            configured one).
         factory: ``(name, **options) -> model`` (default ``forecast.models.make_model``).
+        features: the feature set of feature-based models (default: ``[features]`` defaults).
 
     Raises:
         InputError: empty or duplicate models, a geometry that would drop an origin or a
@@ -379,7 +388,7 @@ def run_backtest(
         raise InputError(f"model(s) listed twice: {', '.join(duplicated)}", field="models")
     geometry = panel_geometry(panel, origins, horizon, series=series, scored=True)
     log.info("backtest %s: %s", ", ".join(models), geometry.describe())
-    rule = rule or config_section("escalation", EscalationRule)
+    rule = rule or EscalationRule()
     if rule.series != series:
         rule = rule.model_copy(update={"series": series})
     options = options or {}
@@ -435,7 +444,7 @@ def run_backtest(
 
     # jobs in (origin, model) order, whichever executor runs them
     jobs = [job for plan in plans for job in jobs_at(plan)]
-    shared = BacktestData(panel=panel, registry=registry)
+    shared = BacktestData(panel=panel, registry=registry, features=features, rule=rule)
     score_frames: list[pd.DataFrame] = []
     forecast_frames: list[pd.DataFrame] = []
     notes: list[tuple[str, str, str, str]] = []

@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkab
 import numpy as np
 import pandas as pd
 
+from features.config import FeatureConfig
 from forecast.draws import Draws
+from forecast.risk import EscalationRule
+from forecast.rules import EscalationRules
 
 if TYPE_CHECKING:
     from data.registry import Registry
@@ -32,6 +35,10 @@ class ForecastTask:
             models that need none.
         options: free-form model options from the config (e.g. feature set) — each model
             documents which it reads.
+        features: the feature set for models that build features (the entry point's
+            ``[features]`` and ``[events]``; default their defaults).
+        rule: the escalation rule of ``series`` (default that series' default rule), for
+            models that learn escalation directly.
     """
 
     panel: pd.DataFrame
@@ -40,8 +47,12 @@ class ForecastTask:
     regions: tuple[str, ...] = ()
     registry: Registry | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    rule: EscalationRule | None = None
 
     def __post_init__(self) -> None:
+        if self.rule is None:
+            object.__setattr__(self, "rule", EscalationRules().for_series(self.series))
         if len(self.panel) and self.panel["month"].max() > self.origin:
             raise ValueError(
                 f"panel reaches {self.panel['month'].max()} but the origin is {self.origin}: "

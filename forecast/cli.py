@@ -17,8 +17,13 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from data.store import open_store
+from forecast.executors import Executor, make_executor
+from forecast.pipeline import ForecastConfig
+from riskcast.config import validate_section
 from riskcast.console import make_console
-from riskcast.errors import InputError, RiskcastError
+from riskcast.errors import InputError
+from riskcast.invocation import loaded_config
 from riskcast.months import format_month, parse_month, parse_month_span
 
 if TYPE_CHECKING:
@@ -101,11 +106,7 @@ def load_panel(panel_file: Path | None) -> tuple[pd.DataFrame, Registry]:
     if panel_file is not None:
         panel = read_panel_csv(panel_file)
         return panel, registry_for(panel)
-    try:
-        from data.store import open_store
-    except ImportError as exc:  # the data layer without a store: only --panel works
-        raise RiskcastError("no panel store is available here; pass --panel FILE.csv") from exc
-    store = open_store()
+    store = open_store(config=loaded_config().data)
     try:
         panel, registry = store.load_panel(), store.registry()
         if store.is_synthetic():
@@ -197,10 +198,10 @@ def forecast_command(
     """Forecast a series from an origin: probabilistic counts and escalation risk."""
     from forecast.geometry import validate_horizon
     from forecast.output import samples_frame, write_forecast_csv, write_samples_parquet
-    from forecast.pipeline import forecast_config, forecast_from_panel
-    from forecast.risk import RiskTiers, risk_table
-    from riskcast.config import config_section
+    from forecast.pipeline import forecast_from_panel
+    from forecast.risk import risk_table
 
+    loaded = loaded_config()
     config = forecast_config(default_model=model, horizon=horizon, n_draws=draws, seed=seed)
     validate_horizon(config.horizon)
     panel, registry = load_panel(panel_file)
@@ -222,12 +223,14 @@ def forecast_command(
         seed=config.seed,
         options=_options(config, config.default_model, weights_from),
         regions=_split_regions(regions),
+        rule=loaded.rules.for_series(series),
+        features=loaded.features,
     )
     write_forecast_csv(result.frame, out)
     console = make_console()
     if samples is not None:
         write_samples_parquet(samples_frame(result.draws), samples)
-    risk = risk_table(result.draws, result.thresholds, config_section("risk", RiskTiers))
+    risk = risk_table(result.draws, result.thresholds, loaded.risk)
     console.print(
         risk_rich_table(
             risk,
@@ -284,8 +287,8 @@ def backtest_command(
     """
     from forecast.backtest import run_backtest
     from forecast.geometry import validate_horizon
-    from forecast.pipeline import forecast_config
 
+    loaded = loaded_config()
     config = forecast_config(horizon=horizon, n_draws=draws, seed=seed)
     validate_horizon(config.horizon)
     chosen = list(models) if models else [config.default_model]
@@ -312,6 +315,8 @@ def backtest_command(
             progress=progress,
             regions=_split_regions(regions),
             options=options,
+            rule=loaded.escalation,
+            features=loaded.features,
         )
     finally:
         if executor is not None:
@@ -400,13 +405,15 @@ def _options(config: Any, model: str, weights_from: Path | None) -> dict[str, An
     return options
 
 
-def _make_executor(name: str | None) -> Any:
-    """An executor from ``forecast.executors`` (None when that module is unavailable)."""
-    try:
-        from forecast.executors import make_executor
-    except ImportError:
-        return None
-    return make_executor(name)
+def _make_executor(name: str | None) -> Executor:
+    """The executor named by ``--executor``, else the loaded ``[executor]`` section's."""
+    return make_executor(name, loaded_config().executor)
+
+
+def forecast_config(**overrides: Any) -> ForecastConfig:
+    """The loaded ``[forecast]`` section with the command's flags (None = keep) on top."""
+    base = loaded_config().forecast.model_dump()
+    return validate_section(base, "forecast", ForecastConfig, **overrides)
 
 
 def export_forecast_command(

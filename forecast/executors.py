@@ -38,7 +38,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import Field
 
-from riskcast.config import StrictSection, config_section, did_you_mean
+from riskcast.config import StrictSection, did_you_mean, validate_section
 from riskcast.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -369,15 +369,19 @@ def _consume_then_delete(results: Iterator[Out], payload: _SharedFile) -> Iterat
         payload.delete()
 
 
-def make_executor(name: str | None = None, **overrides: Any) -> Executor:
-    """The executor named here or in the [executor] config (default ``serial``).
+def make_executor(
+    name: str | None = None, config: ExecutorConfig | None = None, **overrides: Any
+) -> Executor:
+    """The executor named here, else ``config.kind`` (the ``[executor]`` section; default
+    ``serial``); ``overrides`` (e.g. ``workers``) win over ``config``.
 
     Raises:
         ConfigError: for an unknown name, with a did-you-mean.
     """
     if name is not None and name not in EXECUTOR_NAMES:
         raise ConfigError(f"unknown executor '{name}'{did_you_mean(name, EXECUTOR_NAMES)}")
-    config = config_section("executor", ExecutorConfig, kind=name, **overrides)
+    base = (config or ExecutorConfig()).model_dump()
+    config = validate_section(base, "executor", ExecutorConfig, kind=name, **overrides)
     if config.kind == "local":
         return LocalExecutor(config.workers)
     if config.kind == "dask":

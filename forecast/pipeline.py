@@ -15,12 +15,14 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from features.config import FeatureConfig
 from forecast.base import ForecastModel, ForecastTask
 from forecast.draws import Draws
 from forecast.geometry import MAX_HORIZON, Geometry, panel_geometry
 from forecast.output import forecast_frame
 from forecast.risk import EscalationRule, escalation_thresholds
-from riskcast.config import StrictSection, config_section
+from forecast.rules import EscalationRules
+from riskcast.config import StrictSection
 from riskcast.errors import InputError
 from riskcast.months import format_month
 
@@ -62,11 +64,6 @@ class ForecastConfig(StrictSection):
     def options_for(self, model: str) -> dict[str, Any]:
         """The configured options of one model (empty when none)."""
         return dict(self.models.get(model, {}))
-
-
-def forecast_config(**overrides: Any) -> ForecastConfig:
-    """The ``[forecast]`` section of the config in force, with overrides (None = keep)."""
-    return config_section("forecast", ForecastConfig, **overrides)
 
 
 @dataclass(frozen=True)
@@ -142,8 +139,12 @@ def fit_and_draw(
     regions: Sequence[str],
     options: dict[str, Any] | None = None,
     factory: ModelFactory | None = None,
+    features: FeatureConfig | None = None,
+    rule: EscalationRule | None = None,
 ) -> Draws:
     """Make, fit and sample one model on a panel already cut at the origin.
+
+    ``features`` and ``rule`` reach the model on its task (default: their defaults).
 
     Raises:
         RuntimeError: when the model returns draws for other regions, another horizon or
@@ -156,6 +157,8 @@ def fit_and_draw(
         regions=tuple(regions),
         registry=registry,
         options=dict(options or {}),
+        features=features or FeatureConfig(),
+        rule=rule,
     )
     instance = (factory or default_factory())(model, **(options or {}))
     draws = instance.fit(task).predict(horizon, n_draws, rng)
@@ -189,6 +192,7 @@ def forecast_from_panel(
     regions: Sequence[str] | None = None,
     rule: EscalationRule | None = None,
     factory: ModelFactory | None = None,
+    features: FeatureConfig | None = None,
 ) -> ForecastResult:
     """Forecast ``series`` from ``origin`` for every region (or ``regions``).
 
@@ -206,8 +210,10 @@ def forecast_from_panel(
         seed: seed of the draws' random generator.
         options: model constructor options.
         regions: regions to forecast (default: every region with data up to the origin).
-        rule: escalation rule (default: the series' own, ``forecast.rules.escalation_rule_for``).
+        rule: escalation rule (default: the series' own default rule; entry points pass the
+            configured one, ``EscalationRules.for_series``).
         factory: ``(name, **options) -> model`` (default ``forecast.models.make_model``).
+        features: the feature set of feature-based models (default: ``[features]`` defaults).
 
     Raises:
         InputError: horizon out of range, origin outside the data, a series the panel does
@@ -228,10 +234,8 @@ def forecast_from_panel(
                 field="regions",
             )
         chosen = tuple(regions)
-    if rule is None:  # the forecast series' own rule ([escalation] or [series_rules])
-        from forecast.rules import escalation_rule_for
-
-        rule = escalation_rule_for(series)
+    if rule is None:  # the series' own default rule; entry points pass the configured one
+        rule = EscalationRules().for_series(series)
     draws = fit_and_draw(
         panel_cut,
         registry,
@@ -244,6 +248,8 @@ def forecast_from_panel(
         regions=chosen,
         options=options,
         factory=factory,
+        features=features,
+        rule=_rule_for(rule, series),
     )
     thresholds = escalation_thresholds(panel_cut, chosen, _rule_for(rule, series), origin=origin)
     return ForecastResult(

@@ -3,18 +3,21 @@ for the others.
 
 A rule written for deaths (``≥ 25``) makes every aid-diversion probability ~0, so each series
 has its own floor, chosen from its base rate in the shared data (README, "Series and
-scope"). Every path that computes thresholds — ``riskcast forecast``, the weekly job — asks
-:func:`escalation_rule_for` for the series it forecasts.
+scope"). Every path that computes thresholds — ``riskcast forecast``, the weekly job, a
+backtest — asks the entry point's :class:`EscalationRules` for the series it forecasts.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import Field
 
 from forecast.risk import EscalationRule
-from riskcast.config import StrictSection, config_section, load_config, refuse_unknown_keys
+from riskcast.config import StrictSection, validate_section
 from riskcast.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -43,37 +46,54 @@ SERIES_RULE_DEFAULTS: dict[str, SeriesRule] = {
 """Rules used when ``[series_rules]`` does not name a series."""
 
 
-def escalation_rule_for(series: str) -> EscalationRule:
-    """The escalation rule of one series (``[escalation]`` for its own series).
+@dataclass(frozen=True)
+class EscalationRules:
+    """The escalation rule of every series: ``[escalation]`` for its own series (the
+    headline, fatalities by default), ``[series_rules]`` for the others.
 
-    Raises:
-        ConfigError: a ``[series_rules]`` table with an unknown key or a bad value. A series
-            with no rule anywhere gets ``[escalation]``'s, with a warning naming the table
-            to add.
+    Attributes:
+        base: the ``[escalation]`` section.
+        by_series: ``[series_rules]`` over :data:`SERIES_RULE_DEFAULTS`.
     """
-    base = config_section("escalation", EscalationRule)
-    if series == base.series:
-        return base
-    tables = load_config().get("series_rules", {})
-    if not isinstance(tables, dict):
-        raise ConfigError("[series_rules] must hold one table per series")
-    raw = tables.get(series)
-    if raw is None:
-        if series not in SERIES_RULE_DEFAULTS:
+
+    base: EscalationRule = field(default_factory=EscalationRule)
+    by_series: Mapping[str, SeriesRule] = field(default_factory=lambda: dict(SERIES_RULE_DEFAULTS))
+
+    def for_series(self, series: str) -> EscalationRule:
+        """The rule of one series; a series with no rule anywhere gets ``[escalation]``'s,
+        with a warning naming the table to add."""
+        if series == self.base.series:
+            return self.base
+        rule = self.by_series.get(series)
+        if rule is None:
             log.warning(
                 "no escalation rule for series '%s': using [escalation]'s; add "
                 "[series_rules.%s] with its own floor to riskcast.toml",
                 series,
                 series,
             )
-            return base.model_copy(update={"series": series})
-        rule = SERIES_RULE_DEFAULTS[series]
-    else:
-        refuse_unknown_keys(raw, SeriesRule, f"[series_rules.{series}]")
-        try:
-            rule = SeriesRule.model_validate(raw)
-        except ValueError as exc:
-            raise ConfigError(f"[series_rules.{series}] {exc}") from exc
-    return EscalationRule(
-        floor=rule.floor, multiplier=rule.multiplier, window=rule.window, series=series
-    )
+            return self.base.model_copy(update={"series": series})
+        return EscalationRule(
+            floor=rule.floor, multiplier=rule.multiplier, window=rule.window, series=series
+        )
+
+
+def escalation_rules(
+    escalation: Mapping[str, Any], series_rules: Mapping[str, Any]
+) -> EscalationRules:
+    """Validate the ``[escalation]`` and ``[series_rules]`` tables (an entry point's loader).
+
+    Raises:
+        ConfigError: an unknown key (with a "did you mean") or a bad value, naming the table.
+    """
+    base = validate_section(escalation, "escalation", EscalationRule)
+    if not isinstance(series_rules, Mapping):
+        raise ConfigError("[series_rules] must hold one table per series")
+    by_series = dict(SERIES_RULE_DEFAULTS)
+    for series, raw in series_rules.items():
+        if not isinstance(raw, Mapping):
+            raise ConfigError(
+                f"[series_rules.{series}] must be a table (floor, multiplier, window)"
+            )
+        by_series[series] = validate_section(raw, f"series_rules.{series}", SeriesRule)
+    return EscalationRules(base=base, by_series=by_series)

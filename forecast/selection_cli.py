@@ -11,8 +11,9 @@ from typing import Annotated
 
 import typer
 
-from forecast.cli import PanelOption, load_panel, summary_table
+from forecast.cli import PanelOption, forecast_config, load_panel, summary_table
 from riskcast.console import make_console
+from riskcast.invocation import loaded_config
 from riskcast.months import parse_month_span
 
 
@@ -42,9 +43,9 @@ def nested_command(
     conflictology is chosen, then every candidate is scored on the scoring origins. Writes
     the scores to --out and the selection criteria to <out>.selection.csv.
     """
-    from forecast.pipeline import forecast_config
     from forecast.selection import Candidate, nested_backtest
 
+    loaded = loaded_config()
     config = forecast_config(horizon=horizon, n_draws=draws)
     names = list(models) if models else ["conflictology", config.default_model]
     candidates = [Candidate(name, name, config.options_for(name)) for name in dict.fromkeys(names)]
@@ -53,6 +54,7 @@ def nested_command(
         panel, registry, candidates, selection_origins=parse_month_span(select),
         scoring_origins=parse_month_span(origins), horizon=config.horizon, series=series,
         n_draws=config.n_draws, seed=config.seed, progress=progress,
+        rule=loaded.escalation, features=loaded.features,
     )  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
     result.scoring.scores.to_csv(out, index=False)

@@ -14,8 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from alerts import load_alert_config
+from forecast.risk import EscalationRule
 from jobs import results
+from jobs.config import RiskcastConfig
 from riskcast.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -42,15 +43,14 @@ def _risk_frame(latest: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def rule_text(series: str) -> str:
+def rule_text(rule: EscalationRule) -> str:
     """The escalation rule of a series in words, e.g. ``at least max(25, 1.5 × 12-month mean)``."""
-    from jobs.scope import escalation_rule_for
-
-    rule = escalation_rule_for(series)
     return f"at least max({rule.floor:g}, {rule.multiplier:g} × {rule.window}-month mean) a month"
 
 
-def _section(store: Any, latest: dict[str, Any], panel: pd.DataFrame, precision: bool):  # noqa: ANN202
+def _section(  # noqa: ANN202 - reports.bulletin.SeriesSection
+    store: Any, latest: dict[str, Any], panel: pd.DataFrame, config: RiskcastConfig
+):
     """One series' part of the bulletin from its latest published refit."""
     from reports.bulletin import SeriesSection
 
@@ -60,12 +60,11 @@ def _section(store: Any, latest: dict[str, Any], panel: pd.DataFrame, precision:
     if "drivers" in risk.columns:
         drivers = {str(r): d for r, d in zip(risk["region"], risk["drivers"], strict=True) if d}
     scored = None
-    if precision:
-        alert_config = load_alert_config()
+    if refit["series"] == config.headline_series:
         scored = backtest_precision(
             refit["model"],
             panel[panel["series"] == refit["series"]],
-            list(alert_config.thresholds_grid),
+            list(config.alerts.thresholds_grid),
         )
     return SeriesSection(
         series=refit["series"],
@@ -76,11 +75,11 @@ def _section(store: Any, latest: dict[str, Any], panel: pd.DataFrame, precision:
         drivers=drivers,
         model_notes=refit.get("notes") or {},
         precision=scored,
-        rule=rule_text(refit["series"]),
+        rule=rule_text(config.rules.for_series(refit["series"])),
     )
 
 
-def gather_bulletin_context(store: Any):  # noqa: ANN201
+def gather_bulletin_context(store: Any, config: RiskcastConfig):  # noqa: ANN201
     """A ``BulletinContext`` for the latest published refit of every series in ``[scope]``.
 
     Raises:
@@ -88,16 +87,14 @@ def gather_bulletin_context(store: Any):  # noqa: ANN201
     """
     from alerts import assess_data_quality, list_alerts
     from alerts.quality import source_releases
-    from forecast.risk import EscalationRule
     from jobs.scope import resolve_scope, scoped
     from reports.bulletin import BulletinContext
-    from riskcast.config import config_section
     from riskcast.months import format_month
 
     engine = store.engine
     panel = store.load_panel()
     registry = store.registry()
-    scope = resolve_scope(panel, registry)
+    scope = resolve_scope(panel, registry, config.scope)
     found = [results.latest_risk(engine, series=series) for series in scope.series]
     published = [latest for latest in found if latest is not None]
     if not published:
@@ -106,12 +103,8 @@ def gather_bulletin_context(store: Any):  # noqa: ANN201
             "(riskcast run, or POST /jobs/weekly/run)",
             field="refit",
         )
-    headline = config_section("escalation", EscalationRule).series
-    sections = [
-        _section(store, latest, panel, latest["refit"]["series"] == headline)
-        for latest in published
-    ]
-    alert_config = load_alert_config()
+    sections = [_section(store, latest, panel, config) for latest in published]
+    alert_config = config.alerts
     try:
         flags = assess_data_quality(
             panel, alert_config.quality, series=scope.series, regions=scope.regions
@@ -138,18 +131,18 @@ def gather_bulletin_context(store: Any):  # noqa: ANN201
     )
 
 
-def render_bulletin_html(store: Any) -> str:
+def render_bulletin_html(store: Any, config: RiskcastConfig) -> str:
     """The bulletin of the latest refit, as HTML."""
     from reports.bulletin import render_bulletin
 
-    return render_bulletin(gather_bulletin_context(store))
+    return render_bulletin(gather_bulletin_context(store, config))
 
 
-def write_bulletin_file(store: Any, path: Path) -> Path:
+def write_bulletin_file(store: Any, path: Path, config: RiskcastConfig) -> Path:
     """Write the bulletin of the latest refit to ``path`` (atomically)."""
     from reports.bulletin import write_bulletin
 
-    return write_bulletin(gather_bulletin_context(store), path)
+    return write_bulletin(gather_bulletin_context(store, config), path)
 
 
 def backtest_precision(model: str, panel: pd.DataFrame, thresholds: list[float]):  # noqa: ANN201

@@ -15,12 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Column,
-    DateTime,
-    MetaData,
-    String,
-    Table,
-    Text,
     delete,
     insert,
     select,
@@ -29,23 +23,14 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from data.ingest import file_sha256
-from jobs.db import ensure_tables, to_db_time, utcnow
+from data.migrate import ensure_schema
+from data.tables import inbox_files
+from jobs.db import to_db_time, utcnow
 from riskcast.config import get_settings
 from riskcast.errors import StoreUnavailableError
 
 logger = logging.getLogger(__name__)
 
-metadata = MetaData()
-
-inbox_files = Table(
-    "inbox_files",
-    metadata,
-    Column("sha256", String(64), primary_key=True),
-    Column("filename", String(500), nullable=False),
-    Column("seen_at", DateTime(), nullable=False),
-    Column("outcome", String(20), nullable=False),  # ingesting | ingested | rejected
-    Column("error", Text(), nullable=True),
-)
 
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload")
 """Files still being written by whoever drops them; picked up once renamed."""
@@ -86,7 +71,7 @@ def ingest_inbox(store: Any, folder: Path | None = None) -> InboxReport:
     """
     folder = folder or inbox_dir()
     engine = store.engine
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     report = InboxReport()
     candidates = sorted(
         path
@@ -142,7 +127,7 @@ def ingest_inbox(store: Any, folder: Path | None = None) -> InboxReport:
 
 def inbox_history(store: Any) -> list[dict[str, Any]]:
     """Every file the inbox has seen, newest first."""
-    ensure_tables(store.engine, metadata)
+    ensure_schema(store.engine)
     with store.engine.connect() as connection:
         rows = connection.execute(
             select(inbox_files).order_by(inbox_files.c.seen_at.desc())
@@ -150,7 +135,9 @@ def inbox_history(store: Any) -> list[dict[str, Any]]:
         return [dict(row) for row in rows]
 
 
-def ingest_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[str, Any]:
+def ingest_job(
+    store: Any, *, trigger: str, run_id: str | None = None, config: Any = None
+) -> dict[str, Any]:
     """The daily ``ingest`` job: fails (recorded, named) when any new file was rejected."""
     report = ingest_inbox(store)
     details = report.to_json()

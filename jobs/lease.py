@@ -23,12 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
-    Column,
-    DateTime,
     Engine,
-    MetaData,
-    String,
-    Table,
     delete,
     insert,
     select,
@@ -36,34 +31,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from jobs.db import ensure_tables, from_db_time, to_db_time, unavailable, utcnow
+from data.migrate import ensure_schema
+from data.tables import job_leases, job_locks
+from jobs.db import from_db_time, to_db_time, unavailable, utcnow
 from riskcast.processes import owner_alive
 from riskcast.processes import process_owner as process_owner
 
 logger = logging.getLogger(__name__)
-
-metadata = MetaData()
-
-job_leases = Table(
-    "job_leases",
-    metadata,
-    Column("job_name", String(100), primary_key=True),
-    Column("fire_time", DateTime(), primary_key=True),
-    Column("owner", String(200), nullable=False),
-    Column("acquired_at", DateTime(), nullable=False),
-)
-
-job_locks = Table(
-    "job_locks",
-    metadata,
-    Column("job_name", String(100), primary_key=True),
-    Column("run_id", String(32), nullable=False),
-    Column("trigger", String(20), nullable=False),
-    Column("fire_time", DateTime(), nullable=True),
-    Column("owner", String(200), nullable=False),
-    Column("acquired_at", DateTime(), nullable=False),
-    Column("heartbeat_at", DateTime(), nullable=False),
-)
 
 
 @dataclass(frozen=True)
@@ -113,7 +87,7 @@ def _holder(row: dict) -> Holder:
 
 def lock_holder(engine: Engine, name: str) -> Holder | None:
     """The run holding job ``name``'s lock (alive or not), or None."""
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     with engine.connect() as connection:
         row = (
             connection.execute(select(job_locks).where(job_locks.c.job_name == name))
@@ -137,7 +111,7 @@ def lock(
     Raises:
         StoreUnavailableError: the database is down or locked past its busy timeout.
     """
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     now = utcnow()
     row = {
         "job_name": name,
@@ -195,7 +169,7 @@ def reap(engine: Engine, stale_after: timedelta) -> list[Holder]:
     Every run calls this first, so a dead weekly run is found by the next run of *any* job
     (the hourly alerts evaluation at the latest), not by the next weekly fire.
     """
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     with engine.connect() as connection:
         rows = connection.execute(select(job_locks)).mappings().all()
     now = utcnow()
@@ -249,7 +223,7 @@ def acquire(engine: Engine, name: str, fire_time: datetime, owner: str | None = 
     Raises:
         StoreUnavailableError: the database is down or locked past its busy timeout.
     """
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     row = {
         "job_name": name,
         "fire_time": to_db_time(fire_time),
@@ -269,7 +243,7 @@ def acquire(engine: Engine, name: str, fire_time: datetime, owner: str | None = 
 
 def holder(engine: Engine, name: str, fire_time: datetime) -> str | None:
     """Who holds the lease of ``name`` at ``fire_time``, or None."""
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     with engine.connect() as connection:
         return connection.execute(
             select(job_leases.c.owner).where(
@@ -280,7 +254,7 @@ def holder(engine: Engine, name: str, fire_time: datetime) -> str | None:
 
 def prune(engine: Engine, older_than_days: int) -> int:
     """Delete leases older than ``older_than_days``; returns how many went."""
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     cutoff = to_db_time(utcnow() - timedelta(days=older_than_days))
     with engine.begin() as connection:
         result = connection.execute(delete(job_leases).where(job_leases.c.fire_time < cutoff))
@@ -289,7 +263,7 @@ def prune(engine: Engine, older_than_days: int) -> int:
 
 def leases(engine: Engine, name: str | None = None) -> list[dict]:
     """All leases (newest first), for /jobs and tests."""
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     query = select(job_leases).order_by(job_leases.c.fire_time.desc())
     if name:
         query = query.where(job_leases.c.job_name == name)

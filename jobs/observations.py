@@ -27,6 +27,10 @@ DEFAULT_SOURCE = "api"
 BODY = "request body"
 
 
+class MalformedBodyError(InputError):
+    """The body does not parse at all (as opposed to rows that parse but are wrong)."""
+
+
 def rows_from_json(raw: bytes, *, file: str = BODY) -> pd.DataFrame:
     """Parse a JSON body into a raw frame (strings and numbers as sent).
 
@@ -34,16 +38,16 @@ def rows_from_json(raw: bytes, *, file: str = BODY) -> pd.DataFrame:
     ``value`` a JSON number (``true`` or ``"3"`` are refused, not coerced).
 
     Raises:
-        InputError: not JSON (including integers over Python's 4,300-digit limit and
-            nesting deeper than the parser's recursion limit), not a list of objects, or a
-            row that is not an object or holds a wrong type — naming the row (1-based, as
-            a person counts rows of a list) and the field.
+        MalformedBodyError: not JSON (including integers over Python's 4,300-digit limit
+            and nesting deeper than the parser's recursion limit).
+        InputError: not a list of objects, or a row that is not an object or holds a wrong
+            type — naming the row (1-based, as a person counts rows of a list) and the field.
     """
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         # JSONDecodeError is a ValueError; so are over-long integers.
-        raise InputError(f"not valid JSON: {shown(exc)}", file=file) from None
+        raise MalformedBodyError(f"not valid JSON: {shown(exc)}", file=file) from None
     if isinstance(document, dict):
         if "rows" not in document:
             raise InputError(

@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from features.config import FeatureConfig
 from forecast.draws import Draws
 from forecast.pipeline import ForecastResult, forecast_from_panel
 from forecast.risk import EscalationRule, RiskTiers, risk_table
@@ -102,6 +103,7 @@ def forecast_series(
     n_draws: int,
     seed: int,
     options: dict[str, Any] | None = None,
+    features: FeatureConfig | None = None,
 ) -> SeriesForecast | None:
     """Forecast ``series`` for the scoped ``regions``, each from its own origin.
 
@@ -136,6 +138,7 @@ def forecast_series(
             regions=task_regions,
             rule=rule,
             factory=_capturing_factory(seen),
+            features=features,
         )
         results[origin], models[origin] = result, (seen[0] if seen else None)
         frames.append(result.frame[result.frame["region"].isin(mine)])

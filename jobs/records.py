@@ -14,33 +14,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, Text, insert, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import OperationalError
 
-from jobs.db import ensure_tables, from_db_time, to_db_time, unavailable, utcnow
+from data.migrate import ensure_schema
+from data.tables import job_runs
+from jobs.db import from_db_time, to_db_time, unavailable, utcnow
 from jobs.lease import process_owner
 
 Outcome = Literal["running", "succeeded", "failed"]
 Trigger = Literal["cli", "schedule", "api"]
-
-metadata = MetaData()
-
-job_runs = Table(
-    "job_runs",
-    metadata,
-    Column("run_id", String(32), primary_key=True),
-    Column("job_name", String(100), nullable=False, index=True),
-    Column("trigger", String(20), nullable=False),
-    Column("fire_time", DateTime(), nullable=True),
-    Column("owner", String(200), nullable=False),
-    Column("started_at", DateTime(), nullable=False, index=True),
-    Column("finished_at", DateTime(), nullable=True),
-    Column("outcome", String(20), nullable=False),
-    Column("error", Text(), nullable=True),
-    Column("mlflow_run_id", String(64), nullable=True),
-    Column("details", Text(), nullable=True),
-)
 
 
 @dataclass
@@ -98,7 +82,7 @@ def start(
     run_id: str | None = None,
 ) -> JobOutcome:
     """Record that a run of ``name`` starts now; returns its (running) outcome."""
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     outcome = JobOutcome(
         run_id=run_id or new_run_id(),
         job_name=name,
@@ -146,7 +130,7 @@ def finish(engine: Engine, outcome: JobOutcome) -> JobOutcome:
 
 def mark_failed(engine: Engine, run_id: str, error: str) -> bool:
     """End a run left "running" by a process that died; True when it was still running."""
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     with engine.begin() as connection:
         updated = connection.execute(
             sql_update(job_runs)
@@ -174,7 +158,7 @@ def _from_row(row: Any) -> JobOutcome:
 
 def runs(engine: Engine, *, name: str | None = None, limit: int = 50) -> list[JobOutcome]:
     """Recorded runs, newest first."""
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     query = select(job_runs).order_by(job_runs.c.started_at.desc()).limit(limit)
     if name:
         query = query.where(job_runs.c.job_name == name)
@@ -184,7 +168,7 @@ def runs(engine: Engine, *, name: str | None = None, limit: int = 50) -> list[Jo
 
 def get(engine: Engine, run_id: str) -> JobOutcome | None:
     """One run by id, or None."""
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     with engine.connect() as connection:
         row = (
             connection.execute(select(job_runs).where(job_runs.c.run_id == run_id))
@@ -196,7 +180,7 @@ def get(engine: Engine, run_id: str) -> JobOutcome | None:
 
 def in_flight(engine: Engine, name: str, *, stale_after: timedelta) -> JobOutcome | None:
     """A run of ``name`` still marked running and younger than ``stale_after``, or None."""
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     cutoff = to_db_time(utcnow() - stale_after)
     query = (
         select(job_runs)

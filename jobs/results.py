@@ -16,74 +16,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
-    Column,
-    DateTime,
     Engine,
-    Float,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     insert,
     select,
 )
 from sqlalchemy.exc import OperationalError
 
-from forecast.draws import QUANTILES, quantile_column
+from data.migrate import ensure_schema
+from data.tables import forecasts, refits, risk
 from forecast.output import FORECAST_COLUMNS
-from jobs.db import ensure_tables, from_db_time, to_db_time, unavailable, utcnow
-
-metadata = MetaData()
-
-refits = Table(
-    "refits",
-    metadata,
-    Column("refit_id", String(64), primary_key=True),  # the MLflow run id
-    Column("job_run_id", String(32), nullable=True),
-    Column("series", String(64), nullable=False),
-    Column("origin", String(7), nullable=False),
-    Column("model", String(64), nullable=False),
-    Column("champion_run_id", String(64), nullable=True),
-    Column("horizon", Integer, nullable=False),
-    Column("n_draws", Integer, nullable=False),
-    Column("trigger", String(20), nullable=False),
-    Column("created_at", DateTime(), nullable=False, index=True),
-    Column("notes", Text(), nullable=True),
-)
-
-forecasts = Table(
-    "forecasts",
-    metadata,
-    Column("refit_id", String(64), nullable=False),
-    Column("region", String(64), nullable=False),
-    Column("series", String(64), nullable=False),
-    Column("origin", String(7), nullable=False),
-    Column("month", String(7), nullable=False),
-    Column("horizon", Integer, nullable=False),
-    Column("model", String(64), nullable=False),
-    Column("mean", Float, nullable=False),
-    *(Column(quantile_column(level), Float, nullable=False) for level in QUANTILES),
-    Column("p_escalation", Float, nullable=True),
-    Column("threshold", Float, nullable=True),
-    # GET /forecasts reads one refit, often a few regions of it: (refit_id, region) finds
-    # them without scanning the refit's region × horizon rows (12 vs 120,000 at 10,000
-    # regions; bench numbers in the README's Scale section).
-    Index("ix_forecasts_refit_id_region", "refit_id", "region"),
-)
-
-risk = Table(
-    "risk",
-    metadata,
-    Column("refit_id", String(64), nullable=False, index=True),
-    Column("region", String(64), nullable=False),
-    Column("series", String(64), nullable=False),
-    Column("origin", String(7), nullable=False),
-    Column("tier", String(32), nullable=True),
-    Column("p_any_3", Float, nullable=True),
-    Column("detail", Text(), nullable=False),  # the whole risk-table row, JSON
-)
+from jobs.db import from_db_time, to_db_time, unavailable, utcnow
 
 
 def _plain(value: Any) -> Any:
@@ -128,7 +70,7 @@ def save_refit(
     Raises:
         StoreUnavailableError: database down or locked; nothing was written.
     """
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     missing = [column for column in FORECAST_COLUMNS if column not in forecast_frame.columns]
     if missing:
         raise ValueError(f"forecast frame lacks output-contract columns {missing}")
@@ -186,7 +128,7 @@ def list_refits(
     engine: Engine, *, series: str | None = None, origin: str | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:
     """Refits, newest first (optionally of one series / origin)."""
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     query = select(refits).order_by(refits.c.created_at.desc()).limit(limit)
     if series:
         query = query.where(refits.c.series == series)
@@ -211,7 +153,7 @@ def load_forecasts(
     regions: list[str] | None = None,
 ) -> pd.DataFrame:
     """The output-contract rows of one refit (optionally some regions), sorted."""
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     query = select(*(forecasts.c[column] for column in FORECAST_COLUMNS)).where(
         forecasts.c.refit_id == refit_id
     )
@@ -225,7 +167,7 @@ def load_forecasts(
 
 def load_risk(engine: Engine, refit_id: str) -> list[dict[str, Any]]:
     """Risk rows of one refit (each with its full risk-table ``detail``)."""
-    ensure_tables(engine, metadata)
+    ensure_schema(engine)
     with engine.connect() as connection:
         rows = connection.execute(select(risk).where(risk.c.refit_id == refit_id)).mappings()
         return [dict(row) | {"detail": json.loads(row["detail"])} for row in rows]

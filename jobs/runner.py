@@ -5,10 +5,10 @@ The scheduler, ``riskcast run`` and ``POST /jobs/{name}/run`` all go through
 :func:`execute`, so a run looks the same in ``/jobs`` however it was started, and one
 mechanism (:func:`jobs.lease.lock`) lets exactly one run of a job proceed at a time across
 every process on the database: a second trigger gets :class:`JobBusyError` (409 on the
-API). A job body is
-a plain function ``body(store, *, trigger, run_id) -> dict`` named by a ``"module:function"``
-reference (so APScheduler can persist it in the database); the dict it returns becomes the
-run's details, and its ``mlflow_run_id`` key, if any, the run's MLflow run id.
+API). A job body is a plain function ``body(store, *, trigger, run_id, config) -> dict``
+named by a ``"module:function"`` reference (so APScheduler can persist it in the
+database); the dict it returns becomes the run's details, and its ``mlflow_run_id`` key, if
+any, the run's MLflow run id.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from data.store import Store, open_store
 from jobs import lease, records
+from jobs.config import RiskcastConfig, load_config
 from jobs.records import JobOutcome
-from jobs.settings import schedule_config
+from jobs.settings import ScheduleConfig
 from riskcast.errors import InputError, RiskcastError
 
 logger = logging.getLogger(__name__)
@@ -95,11 +97,9 @@ def job_spec(name: str) -> JobSpec:
     return JOBS[name]
 
 
-def open_service_store():  # noqa: ANN201 - data.store.Store, imported lazily
+def open_service_store(config: RiskcastConfig) -> Store:
     """The service database (``data.store.open_store`` on the settings' URL)."""
-    from data.store import open_store
-
-    return open_store()
+    return open_store(config=config.data)
 
 
 def error_text(exc: BaseException) -> str:
@@ -118,8 +118,12 @@ def execute(
     target: str | None = None,
     store: Any | None = None,
     on_start: Callable[[JobOutcome], None] | None = None,
+    config: RiskcastConfig | None = None,
 ) -> JobOutcome | None:
     """Run job ``name`` once, recorded.
+
+    A run is an entry point: without ``config`` it reads and validates the whole domain
+    config first, so a typo anywhere fails the run before it has changed anything.
 
     Args:
         name: job name (its lease and record key).
@@ -131,6 +135,7 @@ def execute(
         store: an open store; default :func:`open_service_store`.
         on_start: called with the (running) record once it is written, so an API caller
             can answer with the run id while the job goes on.
+        config: the domain config (the service's, loaded at its start); default read now.
 
     Returns:
         The finished outcome (``succeeded`` or ``failed``), or None when a scheduled fire
@@ -142,25 +147,33 @@ def execute(
             every failure of the body itself is caught and recorded instead.
     """
     body = resolve_target(target or job_spec(name).target)
+    config = config or load_config()
+    run = _Run(name, body, trigger, fire_time, on_start, config)
     if store is None:
-        store = open_service_store()
+        store = open_service_store(config)
         try:
-            return _execute(name, body, store, trigger, fire_time, on_start)
+            return _execute(run, store)
         finally:
             store.close()  # a run's own engine: release its connections
-    return _execute(name, body, store, trigger, fire_time, on_start)
+    return _execute(run, store)
 
 
-def _execute(
-    name: str,
-    body: JobBody,
-    store: Any,
-    trigger: str,
-    fire_time: datetime | None,
-    on_start: Callable[[JobOutcome], None] | None,
-) -> JobOutcome | None:
+@dataclass(frozen=True)
+class _Run:
+    """One run's what and why: the job, its trigger and the config it runs under."""
+
+    name: str
+    body: JobBody
+    trigger: str
+    fire_time: datetime | None
+    on_start: Callable[[JobOutcome], None] | None
+    config: RiskcastConfig
+
+
+def _execute(run: _Run, store: Any) -> JobOutcome | None:
+    name, trigger, fire_time = run.name, run.trigger, run.fire_time
     engine = store.engine
-    config = schedule_config()
+    config = run.config.schedule
     if fire_time is not None:
         if not lease.acquire(engine, name, fire_time):
             return None
@@ -187,7 +200,7 @@ def _execute(
         raise JobBusyError(claim.holder)
     try:
         with _heartbeat(engine, name, run_id, config.lease_heartbeat_seconds):
-            return _run_recorded(name, body, store, trigger, fire_time, on_start, run_id)
+            return _run_recorded(run, store, run_id)
     finally:
         try:
             lease.unlock(engine, name, run_id)
@@ -227,22 +240,15 @@ def _heartbeat(engine: Any, name: str, run_id: str, every_s: float) -> Iterator[
         thread.join()
 
 
-def _run_recorded(
-    name: str,
-    body: JobBody,
-    store: Any,
-    trigger: str,
-    fire_time: datetime | None,
-    on_start: Callable[[JobOutcome], None] | None,
-    run_id: str,
-) -> JobOutcome:
+def _run_recorded(run: _Run, store: Any, run_id: str) -> JobOutcome:
+    name, trigger = run.name, run.trigger
     engine = store.engine
-    outcome = records.start(engine, name, trigger=trigger, fire_time=fire_time, run_id=run_id)
+    outcome = records.start(engine, name, trigger=trigger, fire_time=run.fire_time, run_id=run_id)
     logger.info("job %s started (trigger %s, run %s)", name, trigger, outcome.run_id)
-    if on_start is not None:
-        on_start(outcome)
+    if run.on_start is not None:
+        run.on_start(outcome)
     try:
-        details = body(store, trigger=trigger, run_id=outcome.run_id) or {}
+        details = run.body(store, trigger=trigger, run_id=outcome.run_id, config=run.config) or {}
         outcome.details = dict(details)
         outcome.mlflow_run_id = details.get("mlflow_run_id")
         outcome.outcome = "failed" if details.get("failed") else "succeeded"
@@ -264,12 +270,12 @@ def _run_recorded(
     return outcome
 
 
-def busy(store: Any, name: str) -> lease.Holder | None:
+def busy(store: Any, name: str, schedule: ScheduleConfig) -> lease.Holder | None:
     """The live run holding job ``name``'s lock, or None (a dead holder does not count).
 
     For display only: whether a trigger may run is decided by :func:`jobs.lease.lock`
     inside :func:`execute`, atomically, never by this look.
     """
     holder = lease.lock_holder(store.engine, name)
-    stale_after = timedelta(seconds=schedule_config().lease_stale_seconds)
+    stale_after = timedelta(seconds=schedule.lease_stale_seconds)
     return holder if holder is not None and holder.alive(stale_after) else None

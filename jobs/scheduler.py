@@ -42,7 +42,7 @@ from sqlalchemy import Engine
 
 from jobs.db import ensure_tables, utcnow
 from jobs.runner import JOBS, execute
-from jobs.settings import ScheduleConfig, schedule_config
+from jobs.settings import ScheduleConfig
 from riskcast.errors import StoreUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -73,10 +73,9 @@ class ScheduledJob:
         return JOB_ID_PREFIX + self.name
 
 
-def default_jobs(config: ScheduleConfig | None = None) -> list[ScheduledJob]:
+def default_jobs(config: ScheduleConfig) -> list[ScheduledJob]:
     """The production schedule from ``[schedule]``: daily ingest, the weekly refit, and an
     hourly alerts evaluation that drains the delivery outbox."""
-    config = config or schedule_config()
     return [
         ScheduledJob(
             "ingest",
@@ -248,19 +247,17 @@ def reconcile(scheduler: BackgroundScheduler, wanted: Sequence[ScheduledJob]) ->
 
 def start_scheduler(
     engine: Engine,
+    config: ScheduleConfig,
     jobs: Sequence[ScheduledJob] | None = None,
-    *,
-    timezone: str | None = None,
 ) -> BackgroundScheduler:
     """Build, reconcile and start the scheduler; returns it running.
 
     Args:
         engine: the service database (job store, lease and run records all live there).
-        jobs: the schedule; default :func:`default_jobs` from ``[schedule]``.
-        timezone: scheduler zone; default ``[schedule] timezone``.
+        config: ``[schedule]`` (zone, crons, grace times).
+        jobs: the schedule; default :func:`default_jobs` of ``config``.
     """
-    config = schedule_config()
-    scheduler = build_scheduler(engine, timezone=timezone or config.timezone)
+    scheduler = build_scheduler(engine, timezone=config.timezone)
     scheduler.start(paused=True)
     try:
         reconcile(scheduler, jobs if jobs is not None else default_jobs(config))
@@ -282,10 +279,12 @@ def scheduler_state(scheduler: BackgroundScheduler | None) -> str:
     return {0: "stopped", 1: "running", 2: "paused"}.get(scheduler.state, str(scheduler.state))
 
 
-def schedule_overview(scheduler: BackgroundScheduler | None) -> list[dict[str, Any]]:
+def schedule_overview(
+    scheduler: BackgroundScheduler | None, config: ScheduleConfig
+) -> list[dict[str, Any]]:
     """Each scheduled job with its trigger and next fire time, for ``/jobs``.
 
-    From the running scheduler when there is one, else computed from ``[schedule]``.
+    From the running scheduler when there is one, else computed from ``config``.
     """
     described = []
     if scheduler is not None and scheduler.running:
@@ -302,7 +301,7 @@ def schedule_overview(scheduler: BackgroundScheduler | None) -> list[dict[str, A
             )
         return described
     now = utcnow()
-    for job in default_jobs():
+    for job in default_jobs(config):
         upcoming = job.trigger.get_next_fire_time(None, now)
         described.append(
             {

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import pandas as pd
 from pydantic import Field, field_validator
 
-from forecast.rules import escalation_rule_for
-from riskcast.config import StrictSection, config_section
+from data.registry import Registry
+from riskcast.config import StrictSection
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +58,6 @@ class ScopeConfig(StrictSection):
         return value
 
 
-def scope_config() -> ScopeConfig:
-    """The ``[scope]`` section of the config in force."""
-    return config_section("scope", ScopeConfig)
-
-
-__all__ = ["Scope", "ScopeConfig", "escalation_rule_for", "resolve_scope", "scope_config"]
-
-
 @dataclass(frozen=True)
 class Scope:
     """The resolved watch list.
@@ -85,15 +77,14 @@ class Scope:
         return region in self.regions
 
 
-def resolve_scope(panel: pd.DataFrame, registry, config: ScopeConfig | None = None) -> Scope:  # noqa: ANN001
+def resolve_scope(panel: pd.DataFrame, registry: Registry | None, config: ScopeConfig) -> Scope:
     """The regions and series the weekly job, alerts and bulletin cover.
 
     Args:
         panel: the long panel.
         registry: the region registry (for parents); may be None.
-        config: ``[scope]``; default the config in force.
+        config: ``[scope]``.
     """
-    config = config or scope_config()
     series = tuple(config.series)
     if config.regions:
         return Scope(series, tuple(sorted(set(config.regions))), "the regions listed in [scope]")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from riskcast.config import StrictSection, config_section
+from riskcast.config import StrictSection
 
 
 class ServiceConfig(StrictSection):
@@ -34,7 +34,10 @@ class ServiceConfig(StrictSection):
 
 
 class ScheduleConfig(StrictSection):
-    """``[schedule]``: when jobs fire and what the weekly refit computes.
+    """``[schedule]``: when jobs fire and how runs are leased.
+
+    What the weekly refit computes is ``[forecast]`` (model, horizon, draws, seed), for the
+    series of ``[scope]``; its headline series is ``[escalation] series``.
 
     Cron expressions are standard five-field crontab strings read in ``timezone``.
 
@@ -51,15 +54,6 @@ class ScheduleConfig(StrictSection):
             over a long weekend outage still runs once when the service comes back, but a
             stale one never runs just before the next regular Monday.
         alerts_misfire_grace_seconds: same for the alerts evaluation.
-        model: model used when no champion is registered; None → ``[forecast]
-            default_model``.
-        series: the headline series: the weekly job refuses to run without any of its
-            data, and ``riskcast run`` reports its origin first. What is forecast is
-            ``[scope] series``.
-        horizon: months ahead; None → ``[forecast]`` default, else 12.
-        n_draws: predictive draws; None → ``[forecast]`` default, else 1000.
-        seed: random seed of the refit (None → ``[forecast] seed``), so a rerun on the same
-            data reproduces it.
         stale_run_hours: a run still marked "running" after this long is reported stale
             (its process died) and no longer blocks manual triggers.
         lease_retention_days: lease rows older than this are pruned.
@@ -77,11 +71,6 @@ class ScheduleConfig(StrictSection):
     ingest_misfire_grace_seconds: int = Field(default=23 * 3600, ge=1)
     weekly_misfire_grace_seconds: int = Field(default=6 * 24 * 3600, ge=1)
     alerts_misfire_grace_seconds: int = Field(default=3000, ge=1)
-    model: str | None = None
-    series: str = "fatalities"
-    horizon: int | None = Field(default=None, ge=1, le=36)
-    n_draws: int | None = Field(default=None, ge=10)
-    seed: int | None = None
     stale_run_hours: float = Field(default=6.0, gt=0)
     lease_retention_days: int = Field(default=90, ge=1)
     lease_heartbeat_seconds: float = Field(default=15.0, gt=0)
@@ -99,11 +88,6 @@ class ScheduleConfig(StrictSection):
         return value
 
 
-def service_config() -> ServiceConfig:
-    """The ``[service]`` section of the active config."""
-    return config_section("service", ServiceConfig)
-
-
-def schedule_config() -> ScheduleConfig:
-    """The ``[schedule]`` section of the active config."""
-    return config_section("schedule", ScheduleConfig)
+NO_SCHEDULER_ENV = "RISKCAST_NO_SCHEDULER"
+"""Set to 1 (``riskcast serve --no-scheduler``) to serve without running scheduled jobs: the
+flag reaches every uvicorn worker process through the environment."""

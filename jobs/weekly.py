@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,20 +28,17 @@ from typing import Any
 import pandas as pd
 
 from jobs import results
+from jobs.bulletins import publish_bulletin
+from jobs.config import RiskcastConfig
 from jobs.inbox import ingest_inbox
 from jobs.origins import SeriesForecast, forecast_series, origin_summary
 from jobs.records import JobOutcome
 from jobs.runner import error_text, execute
-from jobs.scope import Scope, escalation_rule_for, resolve_scope
-from jobs.settings import schedule_config
-from riskcast.config import config_section, get_settings
+from jobs.scope import Scope, resolve_scope
+from riskcast.config import get_settings
 from riskcast.errors import InputError, RiskcastError
 
 logger = logging.getLogger(__name__)
-
-FALLBACK_MODEL = "conflictology"
-"""Model when neither a champion, ``[schedule] model`` nor ``[forecast]`` names one: the
-historical-frequency baseline is fast and hard to beat, so it is a safe production default."""
 
 
 class JobStepError(RiskcastError):
@@ -52,32 +48,6 @@ class JobStepError(RiskcastError):
         self.step = step
         self.details = {**details, "failed_step": step}
         super().__init__(f"{step} failed: {error_text(cause)}")
-
-
-@dataclass(frozen=True)
-class WeeklyParams:
-    """What the weekly refit computes (from ``[schedule]``, then ``[forecast]``)."""
-
-    default_model: str
-    series: str
-    horizon: int
-    n_draws: int
-    seed: int
-
-
-def weekly_params() -> WeeklyParams:
-    """Resolve the weekly refit's parameters: ``[schedule]`` overrides, else ``[forecast]``."""
-    from forecast.pipeline import forecast_config
-
-    schedule = schedule_config()
-    forecast = forecast_config()
-    return WeeklyParams(
-        default_model=schedule.model or forecast.default_model or FALLBACK_MODEL,
-        series=schedule.series,
-        horizon=schedule.horizon or forecast.horizon,
-        n_draws=schedule.n_draws or forecast.n_draws,
-        seed=forecast.seed if schedule.seed is None else schedule.seed,
-    )
 
 
 def bulletin_path() -> Path:
@@ -117,17 +87,22 @@ def _step(name: str, details: dict[str, Any]) -> Iterator[None]:
 
 
 def evaluate_refit_alerts(
-    store: Any, risk_frame: pd.DataFrame, refit_id: str, *, flags: list[Any] | None = None
+    store: Any,
+    risk_frame: pd.DataFrame,
+    refit_id: str,
+    config: RiskcastConfig,
+    *,
+    flags: list[Any] | None = None,
 ) -> dict[str, Any]:
     """Run the alert rules on one refit's risk table (idempotent per refit id).
 
     ``flags`` are the data-quality flags of the scoped regions: a flagged region's alert
     is held, never resolved, while its data are in doubt.
     """
-    from alerts import evaluate_alerts, load_alert_config
+    from alerts import evaluate_alerts
 
     transitions = evaluate_alerts(
-        store.engine, risk_frame, refit_id=refit_id, config=load_alert_config(), data_quality=flags
+        store.engine, risk_frame, refit_id=refit_id, config=config.alerts, data_quality=flags
     )
     return {
         "transitions": [
@@ -144,14 +119,9 @@ def evaluate_refit_alerts(
     }
 
 
-def write_bulletin(store: Any, path: Path | None = None) -> Path:
-    """Write the latest refit's bulletin to ``path`` (default ``<home>/bulletin.html``)."""
-    from jobs.bulletin_context import write_bulletin_file
-
-    return write_bulletin_file(store, path or bulletin_path())
-
-
-def weekly_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[str, Any]:
+def weekly_job(
+    store: Any, *, trigger: str, run_id: str | None = None, config: RiskcastConfig
+) -> dict[str, Any]:
     """The body of the weekly job (see the module docstring for the order and why).
 
     Every series of ``[scope]`` is forecast for the scoped regions, each region from its
@@ -159,14 +129,14 @@ def weekly_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[s
     rule, logged as its own MLflow run and published as its own refit.
     """
     details: dict[str, Any] = {}
-    params = weekly_params()
+    params = config.forecast
     with _step("ingest", details):
         details["inbox"] = ingest_inbox(store).to_json()
     with _step("load data", details):
         panel = store.load_panel()
         registry = store.registry()
-        last_month_with_data(panel, params.series)  # no data at all: say what to load
-        scope = resolve_scope(panel, registry)
+        last_month_with_data(panel, config.headline_series)  # no data at all: say what to load
+        scope = resolve_scope(panel, registry, config.scope)
         if not scope.regions:
             raise InputError(f"the watch list is empty ({scope.how})", field="scope")
     with _step("champion", details):
@@ -182,7 +152,7 @@ def weekly_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[s
         scope={"regions": list(scope.regions), "how": scope.how},
         series={},
     )
-    flags = _quality_flags(panel, scope)
+    flags = _quality_flags(panel, scope, config)
     published = [
         _series_refit(
             store,
@@ -191,7 +161,7 @@ def weekly_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[s
             scope,
             series=series,
             model=model,
-            params=params,
+            config=config,
             trigger=trigger,
             run_id=run_id,
             champion=(champion_run_id, version),
@@ -202,18 +172,26 @@ def weekly_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[s
     ]
     if not any(published):
         raise InputError("no scoped region has data for any series in [scope]", field="scope")
-    details["origin"] = details["series"].get(params.series, {}).get("origin")
+    headline = details["series"].get(config.headline_series, {})
+    details["origin"] = headline.get("origin")
     with _step("bulletin", details):
-        details["bulletin"] = str(write_bulletin(store))
+        path = publish_bulletin(
+            store,
+            config,
+            path=bulletin_path(),
+            refit_id=headline.get("mlflow_run_id"),
+            job_run_id=run_id,
+        )
+        details["bulletin"] = str(path)
     return details
 
 
-def _quality_flags(panel: pd.DataFrame, scope: Scope) -> list[Any]:
+def _quality_flags(panel: pd.DataFrame, scope: Scope, config: RiskcastConfig) -> list[Any]:
     """Data-quality flags of the scoped regions and series."""
-    from alerts import assess_data_quality, load_alert_config
+    from alerts import assess_data_quality
 
     return assess_data_quality(
-        panel, load_alert_config().quality, series=scope.series, regions=scope.regions
+        panel, config.alerts.quality, series=scope.series, regions=scope.regions
     )
 
 
@@ -225,7 +203,7 @@ def _series_refit(
     *,
     series: str,
     model: str,
-    params: WeeklyParams,
+    config: RiskcastConfig,
     trigger: str,
     run_id: str | None,
     champion: tuple[str | None, str | None],
@@ -233,13 +211,11 @@ def _series_refit(
     details: dict[str, Any],
 ) -> bool:
     """Forecast, log, publish and alert one series; False when no scoped region has data."""
-    from forecast.pipeline import forecast_config
-    from forecast.risk import RiskTiers
-
+    params = config.forecast
     mine: dict[str, Any] = {}
     details["series"][series] = mine
     with _step(f"forecast {series}", details):
-        rule = escalation_rule_for(series)
+        rule = config.rules.for_series(series)
         forecast = forecast_series(
             panel,
             registry,
@@ -247,11 +223,12 @@ def _series_refit(
             regions=scope.regions,
             model=model,
             rule=rule,
-            tiers=config_section("risk", RiskTiers),
+            tiers=config.risk,
             horizon=params.horizon,
             n_draws=params.n_draws,
             seed=params.seed,
-            options=forecast_config().options_for(model),
+            options=params.options_for(model),
+            features=config.features,
         )
         if forecast is None:
             mine["skipped"] = "no scoped region has data"
@@ -292,7 +269,9 @@ def _series_refit(
             notes=dict(forecast.notes),
         )
     with _step(f"alerts {series}", details):
-        mine["alerts"] = evaluate_refit_alerts(store, risk_frame, mlflow_run_id, flags=flags)
+        mine["alerts"] = evaluate_refit_alerts(
+            store, risk_frame, mlflow_run_id, config, flags=flags
+        )
     return True
 
 
@@ -311,31 +290,39 @@ def _with_drivers(forecast: SeriesForecast, panel: pd.DataFrame) -> pd.DataFrame
     return risk
 
 
-def alerts_job(store: Any, *, trigger: str, run_id: str | None = None) -> dict[str, Any]:
+def alerts_job(
+    store: Any, *, trigger: str, run_id: str | None = None, config: RiskcastConfig
+) -> dict[str, Any]:
     """Re-evaluate alerts on the latest published refit of every scoped series: nothing
     changes state twice, and every delivery the outbox still owes is retried. Scheduled
     before the first refit, it has nothing to do and says so; triggered by hand, that is an
     error."""
     panel = store.load_panel()
-    scope = resolve_scope(panel, store.registry())
+    scope = resolve_scope(panel, store.registry(), config.scope)
     found = {s: results.latest_refit(store.engine, series=s) for s in scope.series}
     latest = {s: refit for s, refit in found.items() if refit is not None}
     if not latest:
         if trigger == "schedule":
             return {"skipped": "no refit published yet"}
         raise InputError("no refit published yet: run the weekly job first", field="refit")
-    flags = _quality_flags(panel, scope)
+    flags = _quality_flags(panel, scope, config)
     out: dict[str, Any] = {"series": {}}
     for series, refit in latest.items():
         rows = [row["detail"] for row in results.load_risk(store.engine, refit["refit_id"])]
-        details = evaluate_refit_alerts(store, pd.DataFrame(rows), refit["refit_id"], flags=flags)
+        details = evaluate_refit_alerts(
+            store, pd.DataFrame(rows), refit["refit_id"], config, flags=flags
+        )
         out["series"][series] = {"refit_id": refit["refit_id"], **details}
     out["refit_id"] = next(iter(out["series"].values()))["refit_id"]
     return out
 
 
 def run_weekly(
-    trigger: str = "cli", *, fire_time: datetime | None = None, store: Any | None = None
+    trigger: str = "cli",
+    *,
+    fire_time: datetime | None = None,
+    store: Any | None = None,
+    config: RiskcastConfig | None = None,
 ) -> JobOutcome:
     """Run the weekly job once, recorded, exactly as the scheduler does.
 
@@ -343,12 +330,13 @@ def run_weekly(
         trigger: ``cli``, ``schedule`` or ``api`` (recorded, and passed to MLflow).
         fire_time: the scheduled fire time for scheduler runs (claims the lease).
         store: an open store; default the service database.
+        config: the domain config; default read (and validated) at the start of the run.
 
     Returns:
         The outcome (``succeeded``/``failed`` with the MLflow run id and details). For a
         scheduled fire another process already claimed, an outcome ``skipped``.
     """
-    outcome = execute("weekly", trigger=trigger, fire_time=fire_time, store=store)
+    outcome = execute("weekly", trigger=trigger, fire_time=fire_time, store=store, config=config)
     if outcome is None:
         from jobs.db import utcnow
 

@@ -160,9 +160,13 @@ def write_bulletin(context: BulletinContext, path: str | Path) -> Path:
     Returns:
         The path written.
     """
+    return write_html(render_bulletin(context), path)
+
+
+def write_html(html: str, path: str | Path) -> Path:
+    """Write a rendered page atomically (a reader never sees half a page)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    html = render_bulletin(context)
     partial = target.with_name(f".{target.name}.partial")
     partial.write_text(html, encoding="utf-8")
     partial.replace(target)

@@ -7,16 +7,18 @@ Two layers, on purpose:
   pydantic-settings so a service is configured the twelve-factor way.
 * the domain config — one TOML file (``riskcast.toml``) with one section per concern
   (``[features]``, ``[forecast]``, ``[escalation]``, ``[alerts]`` …). Each package owns the
-  pydantic model of its own section and reads it with :func:`config_section`; unknown or
-  misspelled keys are errors with a "did you mean", because a silently ignored key once
-  produced an empty but "successful" evaluation in a well-known pipeline.
+  pydantic model of its own section; an entry point (``riskcast``, the service, a scheduled
+  job) reads and validates the whole file once (:mod:`jobs.config`) and passes each function
+  the sections it needs. Library code never reads the file. Unknown or misspelled sections
+  and keys are errors with a "did you mean" at load time, because a silently ignored key
+  once produced an empty but "successful" evaluation in a well-known pipeline.
 """
 
 from __future__ import annotations
 
 import difflib
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,24 +28,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from riskcast.errors import ConfigError
 
 REPO_DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "riskcast.toml"
-
-KNOWN_SECTIONS = (
-    "data",
-    "features",
-    "forecast",
-    "escalation",
-    "risk",
-    "backtest",
-    "experiments",
-    "alerts",
-    "schedule",
-    "service",
-    "events",
-    "executor",
-    "scope",
-    "series_rules",
-)
-
 
 class Settings(BaseSettings):
     """Deployment settings read from the environment.
@@ -123,9 +107,34 @@ def refuse_unknown_keys(raw: Mapping[str, Any], model: type[BaseModel], where: s
             raise ConfigError(f"{where} unknown key '{key}'{did_you_mean(key, fields)}")
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _nested_model(model: type[BaseModel], key: str) -> type[BaseModel] | None:
+    """The model of field ``key`` when it is itself a section model (a sub-table)."""
+    annotation = model.model_fields[key].annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def refuse_unknown_keys_deep(raw: Mapping[str, Any], model: type[BaseModel], where: str) -> None:
+    """:func:`refuse_unknown_keys`, then the same inside every sub-table (``[a.b]``)."""
+    refuse_unknown_keys(raw, model, where)
+    for key, value in raw.items():
+        inner = _nested_model(model, key)
+        if inner is not None and isinstance(value, Mapping):
+            refuse_unknown_keys_deep(value, inner, f"{where[:-1]}.{key}]")
+
+
+def read_config_file(path: Path, known_sections: Sequence[str]) -> dict[str, Any]:
+    """Read the domain TOML; a section not in ``known_sections`` is an error (did you mean).
+
+    Only entry points call this (``riskcast``, the service, a scheduled job); they validate
+    the whole file at once and pass each section down as an argument.
+
+    Raises:
+        ConfigError: a missing file, invalid TOML, or an unknown section.
+    """
     if not path.exists():
-        if path == REPO_DEFAULT_CONFIG:
+        if path.resolve() == REPO_DEFAULT_CONFIG:
             return {}  # installed without the repo: every section takes its model's defaults
         raise ConfigError(f"config file {path} does not exist")
     try:
@@ -134,38 +143,33 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     for section in document:
-        if section not in KNOWN_SECTIONS:
+        if section not in known_sections:
             raise ConfigError(
                 f"config file {path}: unknown section [{section}]"
-                f"{did_you_mean(section, KNOWN_SECTIONS)}"
+                f"{did_you_mean(section, tuple(known_sections))}"
             )
     return document
 
 
-def load_config(path: Path | None = None) -> dict[str, Any]:
-    """Read the domain TOML (sections checked against :data:`KNOWN_SECTIONS`)."""
-    return _read_toml((path or get_settings().resolved_config_path()).resolve())
-
-
-def config_section(
-    name: str, model: type[SectionT], path: Path | None = None, **overrides: Any
+def validate_section(
+    raw: Mapping[str, Any], name: str, model: type[SectionT], **overrides: Any
 ) -> SectionT:
-    """Validate one section of the domain config into its pydantic model.
+    """Validate one section's table into its pydantic model (no file is read here).
 
     Args:
-        name: the TOML section, e.g. ``"features"``.
+        raw: the section's table as read from the TOML (empty when absent).
+        name: the section, e.g. ``"features"``, for messages.
         model: the owning package's :class:`StrictSection` subclass (defaults live there).
-        path: the TOML file; default from :class:`Settings`.
-        **overrides: values that win over the file (e.g. from CLI flags).
+        **overrides: values that win over the file (e.g. from CLI flags); None keeps the file's.
 
     Raises:
         ConfigError: naming the section and key, with a "did you mean" for misspellings.
     """
-    raw = dict(load_config(path).get(name, {}))
-    raw.update({key: value for key, value in overrides.items() if value is not None})
-    refuse_unknown_keys(raw, model, f"[{name}]")
+    table = dict(raw)
+    table.update({key: value for key, value in overrides.items() if value is not None})
+    refuse_unknown_keys_deep(table, model, f"[{name}]")
     try:
-        return model.model_validate(raw)
+        return model.model_validate(table)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

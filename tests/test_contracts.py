@@ -8,7 +8,7 @@ import pytest
 
 from forecast.base import ForecastTask
 from forecast.draws import Draws, quantile_column
-from riskcast.config import StrictSection, config_section
+from riskcast.config import StrictSection, read_config_file, validate_section
 from riskcast.errors import ConfigError, InputError
 from riskcast.months import format_month, parse_month, parse_month_span
 
@@ -34,10 +34,15 @@ def test_config_rejects_misspelled_key_with_hint(tmp_path) -> None:
     path = tmp_path / "c.toml"
     path.write_text("[features]\nlagz = [1]\n")
     with pytest.raises(ConfigError, match="did you mean 'lags'"):
-        config_section("features", _Section, path)
+        read_and_validate(path)
     path.write_text("[featurez]\n")
     with pytest.raises(ConfigError, match="did you mean 'features'"):
-        config_section("features", _Section, path)
+        read_and_validate(path)
+
+
+def read_and_validate(path) -> _Section:  # noqa: ANN001
+    document = read_config_file(path, ["features"])
+    return validate_section(document.get("features", {}), "features", _Section)
 
 
 def test_draws_reject_negative_and_derive_consistent_summaries() -> None:

@@ -1,7 +1,7 @@
 """ACLED fatalities and aid diversion: event exports and HDX sub-national aggregates.
 
 Exposes two kinds: :data:`SOURCES` (a tuple) and :data:`KINDS` (name → object) hold
-:class:`~data.source_frames.SourceKind` objects with ``KIND``, ``matches(path, columns)``
+:class:`~data.sources.frames.SourceKind` objects with ``KIND``, ``matches(path, columns)``
 and ``parse(path, resolver, options)``:
 
 * ``acled_events`` — one row per event (HDX country exports with the HXL hashtag row,
@@ -35,27 +35,25 @@ import pandas as pd
 
 from data.aid_rule import aid_diversion_mask
 from data.names import NameResolver, is_blank
-from data.source_frames import (
+from data.source_options import SourceOptions
+from data.sources.frames import (
     EXCEL_SUFFIXES,
+    EventSeries,
     SourceKind,
-    admin1_children,
     concat_panels,
     count_panel,
     drop_hxl_row,
-    drop_partial_edges,
+    events_to_panel,
     file_rows,
     first_row,
     log_dropped,
     parse_counts,
     parse_dates,
-    place_events_in_admin1,
     read_csv_file,
     read_workbook,
     require_columns,
     source_label,
-    span,
 )
-from data.source_options import SourceOptions
 from riskcast.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -148,29 +146,26 @@ def parse_events(path: Path, resolver: NameResolver, options: SourceOptions) -> 
         fatalities=parse_counts(events["fatalities"], file=file, field="fatalities", rows=rows),
         iso3=resolver.country_column(events["country"], file=file, rows=rows, field="country"),
     )
-    placed = place_events_in_admin1(
-        events, column="admin1", value="fatalities", resolver=resolver, file=file, rows=rows
-    )
-    placed = drop_partial_edges(
-        placed, dates, file=file, value="fatalities", enabled=options.drop_partial_edge_months
-    )
-    regions = admin1_children(resolver, placed["iso3"].unique())
-    months = span(placed["month"]) if options.zero_fill else None
-    aid = placed[aid_diversion_mask(placed, options.aid_rule)]
-    logger.info("%s: %d of %d events meet the aid-diversion rule", file, len(aid), len(placed))
-    source = source_label(EVENTS_KIND, path)
-    return concat_panels(
-        [
-            count_panel(
-                placed,
-                series="fatalities",
-                source=source,
-                value="fatalities",
-                regions=regions,
-                months=months,
-            ),
-            count_panel(aid, series="aid_diversion", source=source, regions=regions, months=months),
-        ]
+
+    def aid(placed: pd.DataFrame) -> pd.Series:
+        mask = aid_diversion_mask(placed, options.aid_rule)
+        logger.info("%s: %d of %d events meet the aid-diversion rule", file, mask.sum(), len(mask))
+        return mask
+
+    return events_to_panel(
+        events,
+        dates,
+        admin_column="admin1",
+        fatalities="fatalities",
+        series=[
+            EventSeries("fatalities", value="fatalities"),
+            EventSeries("aid_diversion", keep=aid),
+        ],
+        resolver=resolver,
+        options=options,
+        file=file,
+        rows=rows,
+        source=source_label(EVENTS_KIND, path),
     )
 
 

@@ -30,7 +30,8 @@ from pathlib import Path
 import pandas as pd
 
 from data.names import NameResolver
-from data.source_frames import (
+from data.source_options import SourceOptions
+from data.sources.frames import (
     admin1_children,
     concat_panels,
     count_panel,
@@ -42,7 +43,6 @@ from data.source_frames import (
     source_label,
     span,
 )
-from data.source_options import SourceOptions
 from riskcast.errors import InputError
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from data.sources import PANEL_REQUIRED, ROW_COLUMN, read_csv_rows
+from data.sources.files import PANEL_REQUIRED, ROW_COLUMN, read_csv_rows
 
 KIND = "panel_csv"
 REQUIRED_COLUMNS = PANEL_REQUIRED

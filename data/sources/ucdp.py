@@ -1,7 +1,7 @@
 """UCDP fatalities: GED events per admin1, and the wide country-month table per country.
 
 Exposes two kinds: :data:`SOURCES` (a tuple) and :data:`KINDS` (name → object) hold
-:class:`~data.source_frames.SourceKind` objects with ``KIND``, ``matches(path, columns)``
+:class:`~data.sources.frames.SourceKind` objects with ``KIND``, ``matches(path, columns)``
 and ``parse(path, resolver, options)``:
 
 * ``ucdp_ged`` — UCDP Georeferenced Event Dataset rows (``date_start``, ``adm_1``,
@@ -30,23 +30,21 @@ import pandas as pd
 
 from data.names import NameResolver
 from data.regions import load_default_registry
-from data.source_frames import (
+from data.source_options import SourceOptions
+from data.sources.frames import (
+    EventSeries,
     SourceKind,
-    admin1_children,
     concat_panels,
     count_panel,
-    drop_partial_edges,
+    events_to_panel,
     file_rows,
     log_dropped,
     parse_counts,
     parse_dates,
-    place_events_in_admin1,
     read_csv_file,
     read_source_csv,
     source_label,
-    span,
 )
-from data.source_options import SourceOptions
 from riskcast.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -89,24 +87,17 @@ def parse_ged(path: Path, resolver: NameResolver, options: SourceOptions) -> pd.
         best=parse_counts(events["best"], file=file, field="best", rows=rows),
         iso3=resolver.country_column(events["country"], file=file, rows=rows, field="country"),
     )
-    placed = place_events_in_admin1(
-        events, column="adm_1", value="best", resolver=resolver, file=file, rows=rows
-    )
-    placed = drop_partial_edges(
-        placed, dates, file=file, value="best", enabled=options.drop_partial_edge_months
-    )
-    months = span(placed["month"]) if options.zero_fill else None
-    return concat_panels(
-        [
-            count_panel(
-                placed,
-                series="fatalities",
-                source=source_label(GED_KIND, path),
-                value="best",
-                regions=admin1_children(resolver, placed["iso3"].unique()),
-                months=months,
-            )
-        ]
+    return events_to_panel(
+        events,
+        dates,
+        admin_column="adm_1",
+        fatalities="best",
+        series=[EventSeries("fatalities", value="best")],
+        resolver=resolver,
+        options=options,
+        file=file,
+        rows=rows,
+        source=source_label(GED_KIND, path),
     )
 
 

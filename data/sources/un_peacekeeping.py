@@ -34,7 +34,8 @@ from pathlib import Path
 import pandas as pd
 
 from data.names import NameResolver
-from data.source_frames import (
+from data.source_options import SourceOptions
+from data.sources.frames import (
     concat_panels,
     count_panel,
     log_dropped,
@@ -42,7 +43,6 @@ from data.source_frames import (
     read_source_csv,
     source_label,
 )
-from data.source_options import SourceOptions
 from riskcast.errors import InputError
 
 logger = logging.getLogger(__name__)

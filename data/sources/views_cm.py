@@ -27,8 +27,8 @@ from typing import Any
 
 import pandas as pd
 
-from data.source_frames import first_row, log_dropped, parse_counts, source_label
-from data.sources import ROW_COLUMN, is_parquet, read_csv_rows, read_parquet_rows
+from data.sources.files import ROW_COLUMN, is_parquet, read_csv_rows, read_parquet_rows
+from data.sources.frames import first_row, log_dropped, parse_counts, source_label
 from riskcast.errors import InputError
 
 log = logging.getLogger(__name__)

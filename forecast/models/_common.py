@@ -3,8 +3,8 @@
 Every model turns a :class:`~forecast.base.ForecastTask` into a dense ``(month, region)``
 history matrix once, and draws counts with the same two samplers (Poisson and the
 negative binomial as a gamma-Poisson mixture), so that dispersion means the same thing in
-every model. Fallbacks go through :func:`fallback_draws`, which logs and writes the reason
-into ``Draws.notes`` — a fallback is never silent.
+every model. Fallbacks go through :func:`forecast.models.fallback.fallback_draws`, which
+logs and writes the reason into ``Draws.notes`` — a fallback is never silent.
 """
 
 from __future__ import annotations
@@ -197,44 +197,3 @@ def note_empty_regions(history: np.ndarray, regions: tuple[str, ...], model: str
     if notes:
         log.warning("%s: %d region(s) without history forecast as zeros", model, len(notes))
     return notes
-
-
-def fallback_draws(
-    model: str,
-    task: ForecastTask,
-    reason: str,
-    horizon: int,
-    n_draws: int,
-    rng: np.random.Generator,
-    regions: list[str] | None = None,
-) -> np.ndarray:
-    """Draws of the ``poisson_mean`` benchmark for some regions, after logging why.
-
-    Why poisson_mean: it needs nothing but the recent history, cannot fail to converge and
-    is well calibrated, so it is the safe stand-in for any model whose fit broke.
-
-    Args:
-        model: the model that fell back (for the log line).
-        task: the task being forecast.
-        reason: what went wrong, for the log.
-        horizon, n_draws, rng: as for ``predict``.
-        regions: the regions that need the fallback (None = all task regions).
-
-    Returns:
-        ``(len(regions), horizon, n_draws)`` float32 counts.
-    """
-    from forecast.models.baselines import PoissonMean
-
-    chosen = list(task.regions) if regions is None else list(regions)
-    log.warning("%s fell back to poisson_mean for %d region(s): %s", model, len(chosen), reason)
-    if not chosen:
-        return np.zeros((0, horizon, n_draws), dtype=np.float32)
-    sub = ForecastTask(
-        panel=task.panel,
-        origin=task.origin,
-        series=task.series,
-        regions=tuple(chosen),
-        registry=task.registry,
-        options={},
-    )
-    return PoissonMean().fit(sub).predict(horizon, n_draws, rng).values

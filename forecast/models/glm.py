@@ -47,194 +47,38 @@ Robustness choices (the model is judged on months nobody has seen):
   region, logged and noted.
 
 Features come from :func:`features.build.build_features` for the task's panel and registry
-(the ``[features]`` config unless a ``feature_config`` option is given).
+(the task's feature set — the entry point's ``[features]`` — unless a ``feature_config``
+option is given).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import re
-import warnings
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
 from threadpoolctl import threadpool_limits
 
 from forecast.base import ForecastTask
 from forecast.draws import Draws
 from forecast.models._common import (
     check_request,
-    fallback_draws,
     history_matrix,
     make_draws,
     negbin_draws,
 )
+from forecast.models.design import Scaler, build_task_features, design_cube
+from forecast.models.fallback import fallback_draws
+from forecast.models.negbin import GLMFitError, fit_negbin
 
 log = logging.getLogger(__name__)
-
-KEY_COLUMNS = ("region", "origin")
-
-
-def build_task_features(
-    task: ForecastTask, origins: list[pd.Period], feature_config: Any = None
-) -> pd.DataFrame:
-    """Features of every task region at ``origins`` via the features layer.
-
-    Why a wrapper: the models read the features one way (same config, same regions) and a
-    failure inside the features layer surfaces with the model's name on it.
-    """
-    from features.build import build_features
-
-    return build_features(
-        task.panel,
-        task.registry,
-        feature_config,
-        target=task.series,
-        origins=origins,
-        regions=list(task.regions),
-    )
-
-
-def design_cube(
-    features: pd.DataFrame, months: pd.PeriodIndex, regions: tuple[str, ...]
-) -> tuple[np.ndarray, list[str]]:
-    """Arrange a (region, origin) feature frame as a ``(month, region, feature)`` cube.
-
-    Non-numeric columns are ignored; ``month_of_year`` becomes its sine and cosine (a
-    linear month number is meaningless under a log link). Missing rows are NaN. Each column
-    is scattered straight into the cube (at 10,000 regions a copy of the frame is 600 MB).
-    """
-    numeric = [
-        c
-        for c in features.columns
-        if c not in KEY_COLUMNS
-        and (pd.api.types.is_numeric_dtype(features[c]) or pd.api.types.is_bool_dtype(features[c]))
-    ]
-    columns = [c for c in numeric if c != "month_of_year"]
-    if "month_of_year" in numeric:
-        columns += ["month_sin", "month_cos"]
-    region_pos = pd.Index(list(regions)).get_indexer(features["region"])
-    month_pos = months.get_indexer(pd.PeriodIndex(features["origin"], freq="M"))
-    inside = (region_pos >= 0) & (month_pos >= 0)
-    where = (month_pos[inside], region_pos[inside])
-    cube = np.full((len(months), len(regions), len(columns)), np.nan)
-    for j, column in enumerate(columns):
-        if column in ("month_sin", "month_cos"):
-            angle = 2 * np.pi * (features["month_of_year"].to_numpy(dtype=float) - 1) / 12
-            values = np.sin(angle) if column == "month_sin" else np.cos(angle)
-        else:
-            values = features[column].to_numpy(dtype=np.float64, na_value=np.nan)
-        cube[where + (j,)] = values[inside]
-    return cube, columns
-
-
-def independent_columns(z: np.ndarray, tolerance: float = 1e-7) -> np.ndarray:
-    """Boolean mask of a maximal set of linearly independent columns (pivoted QR).
-
-    Why: the feature set holds exact and near-exact duplicates (a 3-month sum and mean, a
-    region's own and its parent's series where they coincide); with a rank-deficient design
-    IRLS oscillates and never converges.
-    """
-    from scipy import linalg
-
-    keep = np.zeros(z.shape[1], dtype=bool)
-    if z.shape[1] == 0:
-        return keep
-    design = np.column_stack([np.ones(len(z)), z])
-    _, r, pivots = linalg.qr(design, mode="economic", pivoting=True)
-    diagonal = np.abs(np.diag(r))
-    rank = int(np.sum(diagonal > tolerance * diagonal[0]))
-    chosen = pivots[:rank]
-    keep[chosen[chosen > 0] - 1] = True
-    return keep
-
-
-class _Scaler:
-    """log1p for non-negative columns, standardise, drop constant and collinear columns,
-    clip at ±6 — learnt on the training rows by :meth:`fit`, applied to new rows by calling it.
-    """
-
-    def __init__(
-        self, logged: np.ndarray, center: np.ndarray, scale: np.ndarray, keep: np.ndarray
-    ) -> None:
-        self.logged, self.center, self.scale, self.keep = logged, center, scale, keep
-
-    @classmethod
-    def fit(cls, train: np.ndarray) -> tuple[_Scaler, np.ndarray]:
-        """The scaler of ``train`` and ``train`` transformed by it.
-
-        Why both at once: the transformed training rows are needed to find collinear
-        columns anyway, and transforming 200,000 rows twice more cost a fifth of a fit.
-        """
-        finite = np.where(np.isfinite(train), train, np.nan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            logged = np.nanmin(finite, axis=0) >= 0
-            moved = _log_columns(finite, logged)
-            center = np.nanmean(moved, axis=0)
-            scale = np.nanstd(moved, axis=0)
-        keep = np.isfinite(scale) & (scale > 1e-9)
-        scaler = cls(logged, center, scale, keep)
-        z = scaler._standardise_logged(moved)
-        keep[keep] = independent_columns(z[:, keep])
-        return scaler, z[:, keep]
-
-    def _standardise_logged(self, moved: np.ndarray) -> np.ndarray:
-        safe_scale = np.where(np.isfinite(self.scale) & (self.scale > 1e-9), self.scale, 1.0)
-        z = (moved - self.center) / safe_scale
-        return np.clip(np.nan_to_num(z, nan=0.0), -6, 6)  # missing → the training mean
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        finite = np.where(np.isfinite(x), x, np.nan)
-        return self._standardise_logged(_log_columns(finite, self.logged))[:, self.keep]
-
-
-def _log_columns(x: np.ndarray, logged: np.ndarray) -> np.ndarray:
-    """log1p of the ``logged`` columns (clipped at 0), the others as they are."""
-    return np.where(logged, np.log1p(np.clip(x, 0, None)), x)
-
-
-def nb_loglik(y: np.ndarray, mu: np.ndarray, alpha: float) -> float:
-    """NB2 log-likelihood of counts ``y`` with means ``mu`` and dispersion ``alpha``."""
-    size = 1.0 / alpha
-    return float(
-        np.sum(
-            special.gammaln(y + size)
-            - special.gammaln(size)
-            - special.gammaln(y + 1)
-            + size * np.log(size / (size + mu))
-            + y * np.log(np.where(mu > 0, mu / (size + mu), 1.0))
-        )
-    )
-
-
-def fit_alpha(y: np.ndarray, mu: np.ndarray) -> float:
-    """ML estimate of the NB2 dispersion given fitted means, bounded in [1e-4, ALPHA_MAX].
-
-    The bound matters for groups of rows that are all zero, where the likelihood keeps
-    rising with alpha.
-    """
-    result = optimize.minimize_scalar(
-        lambda log_a: -nb_loglik(y, mu, math.exp(log_a)),
-        bounds=(math.log(1e-4), math.log(ALPHA_MAX)),
-        method="bounded",
-    )
-    return float(math.exp(result.x))
-
 
 FIT_HORIZONS = frozenset((*range(1, 13), 18, 24, 30, 36))
 """Horizons with their own GLM; a horizon in between uses the nearest fitted one below it
 (beyond a year the coefficients change slowly, and this cuts a 36-month forecast from 36
 fits to 16)."""
-
-NEWTON_MAX_STEPS = 100
-"""Newton-CG steps before the mean fit falls back to L-BFGS."""
-
-ALPHA_MAX = 10.0
-"""Upper bound of a dispersion estimate (an NB2 with alpha 10 is already almost all zeros)."""
 
 DEFAULT_EXCLUDE = r"^{target}_lag\d+$|^{target}_roll\d+_sum$|_malicious_"
 """Feature columns left out by default (``{target}`` is the series): raw target lags and
@@ -299,166 +143,6 @@ ROW_SAMPLE_SEED = 20_260
 """Seed of :func:`training_rows` (a constant: the sample must not depend on the caller)."""
 
 
-class GLMFitError(RuntimeError):
-    """A horizon's GLM failed or did not converge."""
-
-
-def intercept_start(design: np.ndarray, y: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """Start values for Newton: the intercept that matches the mean count, slopes zero.
-
-    Why not a Poisson fit first: Newton-CG converges from here, and the Poisson fit cost
-    twice the NB fit itself (measured: 0.43 s vs 0.21 s for 87,000 rows × 30 features).
-    """
-    start = np.zeros(design.shape[1])
-    start[0] = math.log(max(float(np.mean(y)), 1e-3) / float(np.mean(np.exp(offset))))
-    return start
-
-
-def _newton_cg(model: Any, start: np.ndarray) -> np.ndarray:
-    """Newton-CG with a line search on the NB log-likelihood (statsmodels ``method="ncg"``).
-
-    Why the line search: plain Newton (``method="newton"``) diverged to NaN from the
-    intercept start on pooled data (the log link is not canonical for the NB, so the
-    Hessian is not negative definite far from the optimum).
-
-    Raises:
-        GLMFitError: when it does not converge, goes non-finite or ends below its start.
-    """
-    result = model.fit(start_params=start, method="ncg", maxiter=NEWTON_MAX_STEPS)
-    params = np.asarray(result.params)
-    if not result.mle_retvals.get("converged", False) or not np.all(np.isfinite(params)):
-        raise GLMFitError("Newton-CG did not converge")
-    if not model.loglike(params) >= model.loglike(start):  # also False for NaN
-        raise GLMFitError("Newton-CG ended below its start")
-    return params
-
-
-def _mean_fit(
-    design: np.ndarray,
-    y: np.ndarray,
-    offset: np.ndarray,
-    alpha: np.ndarray,
-    start: np.ndarray | None,
-    ridge: float,
-) -> np.ndarray:
-    """One NB GLM mean fit for fixed (per-row) alpha.
-
-    Newton-CG first (5× faster than L-BFGS, which took ~130 steps on 87,000 pooled rows, and
-    to a slightly higher likelihood); if it fails, L-BFGS from a Poisson GLM start
-    (slow but steady: plain IRLS oscillated between two iterates on Mali admin1); with
-    ``ridge > 0`` the ridge-penalised fit.
-    """
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
-
-    model = sm.GLM(y, design, family=sm.families.NegativeBinomial(alpha=alpha), offset=offset)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        warnings.simplefilter("error", ConvergenceWarning)
-        if ridge > 0:
-            penalty = np.full(design.shape[1], ridge)
-            penalty[0] = 0.0  # never shrink the intercept
-            return np.asarray(
-                model.fit_regularized(alpha=penalty, L1_wt=0.0, start_params=start).params
-            )
-        try:
-            return _newton_cg(
-                model, start if start is not None else intercept_start(design, y, offset)
-            )
-        except (GLMFitError, ValueError, np.linalg.LinAlgError, FloatingPointError, Warning):
-            log.debug("negbin_glm: Newton-CG failed; L-BFGS from a Poisson start")
-        result = model.fit(
-            start_params=poisson_start(design, y, offset), method="lbfgs", maxiter=500
-        )
-        if not result.mle_retvals.get("converged", False):
-            raise GLMFitError("L-BFGS did not converge")
-        return np.asarray(result.params)
-
-
-def fit_group_alpha(y: np.ndarray, mu: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
-    """ML dispersion per group (pooled estimate for groups with fewer than 20 rows)."""
-    pooled = fit_alpha(y, mu)
-    alphas = np.full(n_groups, pooled)
-    for g in range(n_groups):
-        inside = groups == g
-        if inside.sum() >= 20:
-            alphas[g] = fit_alpha(y[inside], mu[inside])
-    return alphas
-
-
-def poisson_start(design: np.ndarray, y: np.ndarray, offset: np.ndarray) -> np.ndarray | None:
-    """Poisson GLM coefficients as IRLS start values (None if that fit fails).
-
-    Why: NB IRLS started from statsmodels' default can oscillate between two iterates and
-    never converge on pooled conflict data; the Poisson fit converges in a few steps and
-    starts the NB fit close to its solution.
-    """
-    import statsmodels.api as sm
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            result = sm.GLM(y, design, family=sm.families.Poisson(), offset=offset).fit(maxiter=50)
-        except (ValueError, np.linalg.LinAlgError, FloatingPointError):
-            return None
-    params = np.asarray(result.params)
-    return params if result.converged and np.all(np.isfinite(params)) else None
-
-
-def fit_negbin(
-    x: np.ndarray,
-    y: np.ndarray,
-    offset: np.ndarray,
-    ridge: float,
-    groups: np.ndarray,
-    n_groups: int,
-    rounds: int = 2,
-) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Profile-ML fit of an NB2 GLM.
-
-    The unpenalised mean fit first (see :func:`_mean_fit`); if it fails to converge, the same
-    round is redone with a ridge penalty ``ridge`` (light regularisation, only when needed).
-
-    Args:
-        x: standardised features ``(row, feature)``.
-        y: counts ``(row,)``.
-        offset: log of the recent level ``(row,)`` (coefficients model departures from it).
-        ridge: penalty used only when the unpenalised fit fails.
-        groups: dispersion group of every row (``0 … n_groups - 1``).
-        n_groups: number of dispersion groups.
-        rounds: alternations of mean fit and dispersion fit.
-
-    Returns:
-        ``(coefficients with the intercept first, alpha per group, whether ridge was needed)``.
-
-    Raises:
-        GLMFitError: neither IRLS nor the ridge fit converged, or coefficients are not finite.
-    """
-    import statsmodels.api as sm
-
-    design = sm.add_constant(x, has_constant="add")
-    alphas, params, regularised = np.ones(n_groups), None, False
-    for _ in range(rounds):
-        alpha = alphas[groups]
-        try:
-            fresh = _mean_fit(design, y, offset, alpha, params, 0.0 if not regularised else ridge)
-        except (GLMFitError, ValueError, np.linalg.LinAlgError, FloatingPointError, Warning):
-            if regularised or ridge <= 0:
-                raise GLMFitError("the GLM did not converge, even with the ridge penalty") from None
-            regularised = True
-            try:
-                fresh = _mean_fit(design, y, offset, alpha, params, ridge)
-            except (ValueError, np.linalg.LinAlgError, FloatingPointError, Warning) as exc:
-                raise GLMFitError(f"the ridge-penalised GLM failed ({exc})") from exc
-        if not np.all(np.isfinite(fresh)):
-            raise GLMFitError("non-finite coefficients")
-        params = fresh
-        mu = np.exp(np.clip(design @ params + offset, -30, 30))
-        alphas = fit_group_alpha(y, mu, groups, n_groups)
-    assert params is not None
-    return params, alphas, regularised
-
-
 class NegBinGLM:
     """Pooled negative-binomial GLM on the features, direct strategy (one fit per horizon).
 
@@ -473,7 +157,7 @@ class NegBinGLM:
         exclude: regular expression of feature columns to leave out (``{target}`` is
             replaced by the series name; None keeps every column), see
             :data:`DEFAULT_EXCLUDE`.
-        feature_config: a ``features.config.FeatureConfig`` (None = the ``[features]`` config).
+        feature_config: a ``features.config.FeatureConfig`` (None = the task's feature set).
     """
 
     name: ClassVar[str] = "negbin_glm"
@@ -499,7 +183,7 @@ class NegBinGLM:
         self.exclude = exclude
         self.task: ForecastTask | None = None
         self.failure: str | None = None
-        self.fits: dict[int, tuple[_Scaler, np.ndarray, np.ndarray] | None] = {}
+        self.fits: dict[int, tuple[Scaler, np.ndarray, np.ndarray] | None] = {}
         self.alphas: dict[int, np.ndarray] = {}
         self.regularised: list[int] = []
 
@@ -525,7 +209,7 @@ class NegBinGLM:
             log.warning("negbin_glm: %s", self.failure)
         return self
 
-    def _fit_horizon(self, h: int) -> tuple[_Scaler, np.ndarray, np.ndarray] | None:
+    def _fit_horizon(self, h: int) -> tuple[Scaler, np.ndarray, np.ndarray] | None:
         """The GLM for horizon ``h`` (None when too few rows); raises GLMFitError."""
         if h in self.fits:
             return self.fits[h]
@@ -548,7 +232,7 @@ class NegBinGLM:
         # Small dense problems: multi-threaded BLAS only adds contention (measured 23 s
         # vs 3.5 s for 12 horizons on 2 busy cores), and backtests parallelise by process.
         with threadpool_limits(limits=1):
-            scaler, z = _Scaler.fit(x)
+            scaler, z = Scaler.fit(x)
             params, alphas, regularised = fit_negbin(
                 z, y, offset, self.ridge, groups, len(LEVEL_EDGES) + 1
             )

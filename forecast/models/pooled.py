@@ -44,7 +44,6 @@ from forecast.base import ForecastTask
 from forecast.draws import Draws
 from forecast.models._common import check_request, make_draws
 from forecast.risk import threshold_matrix, tilt_draws
-from forecast.rules import escalation_rule_for
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +213,7 @@ class PooledGBM:
         """Fit (or reuse the fit of) the anchor, then read the inputs at the origin."""
         self.task = task
         self.benchmark.fit(task)
-        rule = escalation_rule_for(task.series)  # the series' own rule (forecast/rules.py)
+        rule = task.rule  # the series' own rule, as the entry point configured it
         self._limits = functools.partial(threshold_matrix, rule=rule)  # picklable
         anchor = self.anchor(task.origin)
         at_anchor = task.panel[task.panel["month"] <= anchor]

@@ -36,7 +36,8 @@ import pandas as pd
 
 from forecast.base import ForecastTask
 from forecast.draws import Draws
-from forecast.models._common import check_request, fallback_draws, history_matrix, make_draws
+from forecast.models._common import check_request, history_matrix, make_draws
+from forecast.models.fallback import fallback_draws
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class ProphetModel:
         n_changepoints: trend changepoints (few: a flexible trend extrapolates wildly).
         changepoint_prior_scale: Prophet's trend flexibility.
         regressors: use the cross-series and event regressors (False = univariate).
-        feature_config: a ``features.config.FeatureConfig`` (None = the ``[features]`` config).
+        feature_config: a ``features.config.FeatureConfig`` (None = the task's feature set).
     """
 
     name: ClassVar[str] = "prophet"
@@ -91,7 +92,7 @@ class ProphetModel:
         """Regressor columns for every (region, month), or None when none are available."""
         if not self.use_regressors:
             return None
-        from forecast.models.glm import build_task_features
+        from forecast.models.design import build_task_features
 
         try:
             features = build_task_features(task, list(months), self.feature_config)

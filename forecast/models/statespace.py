@@ -31,10 +31,10 @@ from forecast.base import ForecastTask
 from forecast.draws import Draws
 from forecast.models._common import (
     check_request,
-    fallback_draws,
     history_matrix,
     make_draws,
 )
+from forecast.models.fallback import fallback_draws
 
 log = logging.getLogger(__name__)
 

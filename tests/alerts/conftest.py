@@ -46,10 +46,9 @@ def config() -> AlertConfig:
     return AlertConfig(threshold=0.5, resolve_below=0.35, for_refits=1)
 
 
-def risk(values: dict[str, float], series: str | None = None) -> pd.DataFrame:
+def risk(values: dict[str, float], series: str = "fatalities") -> pd.DataFrame:
     """A risk table as forecast.risk.risk_table gives it (the columns alerts read)."""
     frame = pd.DataFrame({"region": list(values), "p_any_3": list(values.values())})
     frame["tier"] = "n/a"
-    if series:
-        frame["series"] = series
+    frame["series"] = series
     return frame

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -14,32 +12,20 @@ from alerts.quality import QualityFlag
 from alerts.rules import AlertConfig
 from alerts.state import list_alerts, list_deliveries
 from tests.alerts.conftest import RecordingNotifier, risk
+from tests.pg import fresh_schema, schema_url, server_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture
 def pg_engine() -> Iterator[sa.Engine]:
-    url = os.environ.get("RISKCAST_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("RISKCAST_TEST_POSTGRES_URL is not set")
-    admin = sa.create_engine(url)
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text("select 1"))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at RISKCAST_TEST_POSTGRES_URL unreachable: {exc.orig}")
-    schema = f"alerts_test_{uuid.uuid4().hex[:10]}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    engine = admin.execution_options(schema_translate_map={None: schema})
-    try:
-        yield engine
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    """An engine whose connections search a throw-away schema first (tests/pg.py)."""
+    with fresh_schema("alerts_test") as (schema, _admin):
+        engine = sa.create_engine(schema_url(server_url(), schema))
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def test_fire_hold_and_resolve_on_postgres(pg_engine):

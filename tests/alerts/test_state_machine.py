@@ -11,8 +11,9 @@ from sqlalchemy import create_engine
 
 from alerts.evaluate import evaluate_alerts
 from alerts.quality import QualityFlag
-from alerts.rules import AlertConfig, RuleOverride, load_alert_config
+from alerts.rules import AlertConfig, RuleOverride
 from alerts.state import list_alerts, list_deliveries, list_transitions
+from jobs.config import load_config
 from riskcast.errors import ConfigError, InputError
 from tests.alerts.conftest import RecordingNotifier, risk
 
@@ -170,18 +171,18 @@ def test_config_section_rejects_misspellings_and_inverted_bands(tmp_path: Path):
         '[alerts]\nthreshold = 0.4\nresolve_below = 0.2\n[alerts.overrides."ML05"]\n'
         'threshold = 0.6\n[alerts.webhook]\nurl = "http://127.0.0.1:9/hook"\n'
     )
-    config = load_alert_config(good)
+    config = load_config(good).alerts
     assert config.rule_for("ML05", "fatalities").threshold == 0.6
     assert config.webhook.url.endswith("/hook")
     typo = tmp_path / "typo.toml"
     typo.write_text("[alerts]\nthreshhold = 0.4\n")
     with pytest.raises(ConfigError, match="did you mean 'threshold'"):
-        load_alert_config(typo)
+        load_config(typo)
     inverted = tmp_path / "inverted.toml"
     inverted.write_text("[alerts]\nthreshold = 0.4\nresolve_below = 0.6\n")
     with pytest.raises(ConfigError, match="resolve_below"):
-        load_alert_config(inverted)
+        load_config(inverted)
     nested_typo = tmp_path / "nested.toml"
     nested_typo.write_text("[alerts.webhook]\ntimeout = 3\n")
     with pytest.raises(ConfigError, match="timeout"):
-        load_alert_config(nested_typo)
+        load_config(nested_typo)

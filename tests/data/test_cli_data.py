@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import data.cli
+import cli
 from data.store import open_store
 from riskcast.errors import InputError
 
@@ -21,15 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def app() -> typer.Typer:
-    """The data layer's commands on their own app (the other layers are not needed here)."""
-    application = typer.Typer()
-
-    @application.callback()
-    def main() -> None:
-        """riskcast (data commands only)."""
-
-    data.cli.register(application)
-    return application
+    """The ``riskcast`` app (its root callback loads the config the data commands read)."""
+    return cli.app
 
 
 def run(app: typer.Typer, *args: str):
@@ -115,11 +108,11 @@ def test_bad_file_fails_naming_file_row_field_and_store_unchanged(
 
 @pytest.mark.slow
 def test_real_entry_point_exits_2_with_a_one_line_message(tmp_path: Path) -> None:
-    """Through riskcast.cli.run, as a user runs it: exit code 2 and file/row/field on stderr."""
+    """Through cli.run, as a user runs it: exit code 2 and file/row/field on stderr."""
     bad = tmp_path / "bad.csv"
     bad.write_text("region,month,series,value\nML05,2020-01,fatalities,lots\n")
     completed = subprocess.run(
-        [sys.executable, "-c", "from riskcast.cli import run; run()", "ingest", str(bad)],
+        [sys.executable, "-c", "from cli import run; run()", "ingest", str(bad)],
         cwd=REPO,
         env=os.environ.copy(),
         capture_output=True,

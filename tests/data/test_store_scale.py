@@ -22,7 +22,8 @@ import sqlalchemy as sa
 import data.db
 from data.db import bulk_insert, ensure_tables, read_frame
 from data.schema import validate_panel
-from data.store import Store, observations, open_store
+from data.store import Store, open_store
+from data.tables import observations
 from riskcast.errors import StoreUnavailableError
 from tests.pg import URL_VARIABLE, fresh_schema, schema_url, server_url
 
@@ -262,16 +263,13 @@ def test_api_queries_are_served_by_indexes(store: Store) -> None:
         alert_transitions,
         create_alert_tables,
     )
-    from jobs import results
+    from data.tables import forecasts
 
     create_alert_tables(store.engine)
-    ensure_tables(store.engine, results.metadata)
     plans = {
         "forecasts of one refit and region": sqlite_plan(
             store.engine,
-            sa.select(results.forecasts).where(
-                results.forecasts.c.refit_id == "r", results.forecasts.c.region.in_(["A"])
-            ),
+            sa.select(forecasts).where(forecasts.c.refit_id == "r", forecasts.c.region.in_(["A"])),
         ),
         "deliveries of a transition": sqlite_plan(
             store.engine,
@@ -295,27 +293,6 @@ def test_api_queries_are_served_by_indexes(store: Store) -> None:
     }
     for query, index in expected.items():
         assert "SEARCH" in plans[query] and index in plans[query], (query, plans[query])
-
-
-def test_an_index_added_later_reaches_an_existing_database(url: str) -> None:
-    """create_all skips existing tables; ensure_tables still adds their new indexes."""
-    engine = sa.create_engine(url)
-    old = sa.MetaData()
-    sa.Table("grows", old, sa.Column("id", sa.Integer, primary_key=True), sa.Column("k", sa.Text))
-    old.create_all(engine)
-    new = sa.MetaData()
-    sa.Table(
-        "grows",
-        new,
-        sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("k", sa.Text),
-        sa.Index("ix_grows_k", "k"),
-    )
-    assert [index.name for index in data.db.missing_indexes(engine, new)] == ["ix_grows_k"]
-    ensure_tables(engine, new)
-    names = {index["name"] for index in sa.inspect(engine).get_indexes("grows")}
-    assert "ix_grows_k" in names and not data.db.missing_indexes(engine, new)
-    engine.dispose()
 
 
 # -- bench/store.py works (not how fast) ----------------------------------------------------

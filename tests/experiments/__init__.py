@@ -18,6 +18,8 @@ from typing import Any
 import pandas as pd
 
 from data.registry import Registry
+from experiments import tracking
+from experiments.tracking import ExperimentsConfig
 
 MODELS = ["zero", "conflictology", "poisson_mean"]
 ORIGINS = [pd.Period("2019-12", "M"), pd.Period("2020-06", "M")]
@@ -44,6 +46,8 @@ def install_store(home: Path, *, top_regions: int = 1) -> str:
     shutil.copy(template_store(), home / "mlflow.db")
     config = home / "riskcast.toml"
     config.write_text(f"[experiments]\ntop_regions = {top_regions}\n")
+    # what an entry point does with the config it loaded (the CLI reads the file itself)
+    tracking.configure(ExperimentsConfig(top_regions=top_regions))
     return str(config)
 
 

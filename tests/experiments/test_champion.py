@@ -10,10 +10,10 @@ import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
+from cli import app
 from experiments import tracking
 from experiments.champion import champion, champion_model_name, promote
 from experiments.runs import log_backtest
-from riskcast.cli import app
 from riskcast.errors import RiskcastError
 from tests.experiments import install_store, small_backtest
 

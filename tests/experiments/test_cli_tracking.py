@@ -11,10 +11,10 @@ import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
+from cli import app
 from experiments import tracking
 from experiments.champion import champion, promote_best
 from experiments.runs import runs_of
-from riskcast.cli import app
 from tests.experiments import install_store
 
 

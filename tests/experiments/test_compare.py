@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
 from experiments import tracking
 from experiments.compare import leaderboard, leaderboard_json, list_runs
 from experiments.runs import log_backtest
-from riskcast.cli import app
 from riskcast.errors import ConfigError, RiskcastError
 from tests.experiments import install_store, small_backtest
 

@@ -13,12 +13,12 @@ from experiments.pyfunc_model import (
     registry_to_json,
     to_panel,
 )
-from features.config import load_feature_config
+from features.config import FeatureConfig
 from riskcast.errors import InputError
 
 
 def test_settings_round_trip_through_json(registry) -> None:
-    options = {"train_months": 60, "feature_config": load_feature_config(lags=[1, 2])}
+    options = {"train_months": 60, "feature_config": FeatureConfig(lags=[1, 2])}
     back = _options_from_json(_options_to_json(options))
     assert back["train_months"] == 60
     assert back["feature_config"] == options["feature_config"]

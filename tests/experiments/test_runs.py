@@ -16,6 +16,7 @@ from experiments import tracking
 from experiments.fingerprint import data_fingerprint
 from experiments.runs import log_backtest, log_refit
 from forecast.pipeline import forecast_from_panel
+from jobs.config import load_config
 from riskcast.errors import InputError, StoreUnavailableError
 from tests.experiments import (
     HORIZON,
@@ -58,6 +59,7 @@ def test_config_tracking_uri_and_env_precedence(tmp_path: Path, isolated_home, m
     config = isolated_home / "riskcast.toml"
     config.write_text(f'[experiments]\ntracking_uri = "{configured}"\n')
     monkeypatch.setenv("RISKCAST_CONFIG", str(config))
+    tracking.configure(load_config().experiments)  # as an entry point does
     assert tracking.tracking_uri() == configured
     assert tracking.tracking_uri() == configured  # MLflow's env echo does not confuse it
     shutil.copy(template_store(), tmp_path / "env.db")

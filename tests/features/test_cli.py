@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
 from data.store import open_store
-from riskcast.cli import app
 from riskcast.errors import InputError
 from tests.features import long_panel
 

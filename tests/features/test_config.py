@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from features.config import FeatureConfig, feature_set_hash, load_feature_config
+from features.config import FeatureConfig, feature_set_hash
+from jobs.config import load_config
 from riskcast.errors import ConfigError
 
 
@@ -34,14 +35,14 @@ start = "2020-08"
 end = "2020-10"
 """,
     )
-    config = load_feature_config(path)
+    config = load_config(path).features
     assert config.lags == [1, 3, 12]
     assert config.gaps == "zero"
     assert [event.name for event in config.events.all_events()] == ["flood"]
 
 
 def test_defaults_without_a_file_section(tmp_path: Path) -> None:
-    config = load_feature_config(write(tmp_path, ""))
+    config = load_config(write(tmp_path, "")).features
     assert config == FeatureConfig()
     assert config.gaps == "nan"
     assert {event.name for event in config.events.all_events()} == {"coup", "minusma"}
@@ -65,7 +66,7 @@ def test_defaults_without_a_file_section(tmp_path: Path) -> None:
 )
 def test_bad_config_is_a_config_error(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        load_feature_config(write(tmp_path, text))
+        load_config(write(tmp_path, text))
 
 
 def test_hash_is_stable_and_follows_content() -> None:

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from forecast.base import ForecastTask
 from forecast.draws import Draws
 from forecast.output import FORECAST_COLUMNS, forecast_frame, samples_frame, write_samples_parquet
-from forecast.pipeline import forecast_config, forecast_from_panel
+from forecast.pipeline import ForecastConfig, forecast_from_panel
 from forecast.risk import escalation_thresholds
+from riskcast.config import validate_section
 from riskcast.errors import ConfigError, InputError
 
 ORIGIN = pd.Period("2019-06", "M")
@@ -148,8 +149,8 @@ def test_contract_laws_hold_for_any_draws(regions, horizon, n, threshold, seed) 
 
 
 def test_forecast_config_defaults_and_overrides() -> None:
-    config = forecast_config(horizon=6)
+    config = validate_section({}, "forecast", ForecastConfig, horizon=6)
     assert config.horizon == 6 and config.n_draws == 1000 and config.seed == 0
     assert config.model == config.default_model
     with pytest.raises(ConfigError):
-        forecast_config(horizon=40)
+        validate_section({}, "forecast", ForecastConfig, horizon=40)

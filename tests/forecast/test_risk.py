@@ -17,7 +17,7 @@ from forecast.risk import (
     risk_table,
     tier,
 )
-from riskcast.config import config_section
+from jobs.config import load_config
 from riskcast.errors import ConfigError
 
 ORIGIN = pd.Period("2020-12", "M")
@@ -100,9 +100,9 @@ def test_tiers_cut_points_and_validation(tmp_path) -> None:
     path = tmp_path / "riskcast.toml"
     path.write_text("[escalation]\nflor = 10\n")
     with pytest.raises(ConfigError, match="did you mean 'floor'"):
-        config_section("escalation", EscalationRule, path)
+        load_config(path)
     path.write_text("[risk]\nelevated = 0.1\nhigh = 0.3\ncritical = 0.5\n")
-    assert config_section("risk", RiskTiers, path).tier(0.35) == "high"
+    assert load_config(path).risk.tier(0.35) == "high"
 
 
 def test_climatological_base_rate_by_hand() -> None:

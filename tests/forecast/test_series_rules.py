@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from forecast.pipeline import forecast_from_panel
-from forecast.rules import escalation_rule_for
+from jobs.config import load_config
 from riskcast.errors import ConfigError
 
 
@@ -25,23 +25,25 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
 
 def test_defaults_fatalities_keep_their_rule_the_others_their_own(config) -> None:
     config("")
-    fatalities = escalation_rule_for("fatalities")
+    fatalities = load_config().rules.for_series("fatalities")
     assert (fatalities.floor, fatalities.multiplier, fatalities.window) == (25.0, 1.5, 12)
-    assert escalation_rule_for("aid_diversion").floor == 1.0
-    assert escalation_rule_for("peacekeeper_casualties").floor == 8.0
-    assert escalation_rule_for("peacekeeper_casualties").series == "peacekeeper_casualties"
+    assert load_config().rules.for_series("aid_diversion").floor == 1.0
+    assert load_config().rules.for_series("peacekeeper_casualties").floor == 8.0
+    assert (
+        load_config().rules.for_series("peacekeeper_casualties").series == "peacekeeper_casualties"
+    )
 
 
 def test_config_sets_a_series_rule_and_misspellings_are_errors(config) -> None:
     config("[series_rules]\naid_diversion = { floor = 3, window = 6 }\n")
-    rule = escalation_rule_for("aid_diversion")
+    rule = load_config().rules.for_series("aid_diversion")
     assert (rule.floor, rule.multiplier, rule.window) == (3.0, 1.5, 6)
     config("[series_rules]\naid_diversion = { flor = 3 }\n")
     with pytest.raises(ConfigError, match="did you mean 'floor'"):
-        escalation_rule_for("aid_diversion")
+        load_config().rules.for_series("aid_diversion")
     config("[series_rules]\naid_diversion = { floor = -1 }\n")
     with pytest.raises(ConfigError, match=r"\[series_rules.aid_diversion\]"):
-        escalation_rule_for("aid_diversion")
+        load_config().rules.for_series("aid_diversion")
 
 
 def test_an_aid_forecast_uses_the_aid_rule(config) -> None:

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
 from data.sources.views_cm import CountryKey
 from forecast.views import VIEWS_COLUMNS, from_views, to_views
-from riskcast.cli import app
 from riskcast.errors import InputError
 from tests.conftest import SHARED_DATA
 

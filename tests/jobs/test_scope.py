@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from jobs.scope import ScopeConfig, resolve_scope, scope_config
+from jobs.config import load_config
+from jobs.scope import ScopeConfig, resolve_scope
 from riskcast.errors import ConfigError
 from tests.panels import chain_registry
 
@@ -51,7 +52,7 @@ def test_scope_config_errors_name_the_key(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("RISKCAST_CONFIG", str(path))
     path.write_text('[scope]\nregion = ["ML05"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="did you mean 'regions'"):
-        scope_config()
+        load_config()
     path.write_text('[scope]\nseries = ["fatalities", "fatalities"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="listed twice"):
-        scope_config()
+        load_config()

@@ -18,10 +18,12 @@ def main() -> None:
 
     from alerts import evaluate_alerts
     from data.store import open_store
+    from jobs.config import load_config
 
-    risk = pd.DataFrame({"region": args.regions, "p_any_3": args.value})
-    store = open_store()
-    evaluate_alerts(store.engine, risk, refit_id=args.refit)
+    config = load_config()  # this process is an entry point: it reads the config once
+    risk = pd.DataFrame({"region": args.regions, "series": "fatalities", "p_any_3": args.value})
+    store = open_store(config=config.data)
+    evaluate_alerts(store.engine, risk, refit_id=args.refit, config=config.alerts)
     store.close()
 
 

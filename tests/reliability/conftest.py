@@ -33,7 +33,9 @@ max_xlsx_unpacked_mb = 1
 
 [schedule]
 enabled = false
-model = "conflictology"
+
+[forecast]
+default_model = "conflictology"
 n_draws = 100
 horizon = 3
 """

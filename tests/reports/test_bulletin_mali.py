@@ -35,7 +35,9 @@ pytestmark = [
 CONFIG = """
 [schedule]
 enabled = false
-model = "conflictology"
+
+[forecast]
+default_model = "conflictology"
 n_draws = 200
 horizon = 6
 """

@@ -26,14 +26,15 @@ AUTH = {"Authorization": f"Bearer {API_KEY}"}
 FAST_CONFIG = """
 [schedule]
 enabled = false
-model = "conflictology"
+
+[forecast]
 n_draws = 200
 horizon = 6
 """
 
 
 def write_config(path: Path, extra: str = "") -> Path:
-    """A riskcast.toml with the fast weekly refit (conflictology, 200 draws) + ``extra``."""
+    """A riskcast.toml with a small weekly refit (the default model, 200 draws) + ``extra``."""
     path.write_text(FAST_CONFIG + extra, encoding="utf-8")
     return path
 

@@ -245,6 +245,25 @@ def test_openapi_docs_are_served(api: str) -> None:
     assert json.dumps(spec)  # serialisable
 
 
+def test_every_route_documents_what_it_answers(api: str) -> None:
+    """Each operation's success answers carry a schema, and JSON ones a real object model."""
+    spec = httpx.get(f"{api}/openapi.json").json()
+    models = spec["components"]["schemas"]
+    operations = [(p, m, op) for p, ops in spec["paths"].items() for m, op in ops.items()]
+    assert len(operations) >= 12
+    for path, method, operation in operations:
+        success = {c: r for c, r in operation["responses"].items() if c.startswith("2")}
+        assert success, (method, path)
+        for code, answer in success.items():
+            content = answer.get("content", {})
+            assert content and all("schema" in body for body in content.values()), (path, code)
+            schema = content.get("application/json", {}).get("schema")
+            if schema is not None:  # a named model (or a list of one), never a bare "{}"
+                named = schema.get("$ref") or schema.get("items", {}).get("$ref")
+                assert named, (method, path, code, schema)
+                assert models[named.rsplit("/", 1)[-1]]["properties"], (path, code)
+
+
 def test_served_with_the_scheduler_health_and_jobs_show_it(store, serve, config_file) -> None:
     from tests.service.conftest import write_config
 

@@ -12,8 +12,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
+from forecast.pipeline import ForecastConfig
 from jobs import records
-from riskcast.cli import app
 from tests.service.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,7 +25,8 @@ def test_run_then_report(store, tmp_path: Path, isolated_home: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["run"])
     assert result.exit_code == 0, result.output
-    assert "weekly job succeeded: model conflictology at origin 2021-12" in result.output
+    default = ForecastConfig().default_model  # the production default runs through the job
+    assert f"weekly job succeeded: model {default} at origin 2021-12" in result.output
     assert f"bulletin: {isolated_home / 'bulletin.html'}" in result.output
     assert "MLflow store: sqlite:///" in result.output
     assert "  fatalities: from 2021-12, MLflow run " in result.output
@@ -61,7 +63,7 @@ def test_serve_answers_on_the_given_port(store, isolated_home: Path) -> None:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-c", "from riskcast.cli import run; run()", "serve",
+        [sys.executable, "-c", "from cli import run; run()", "serve",
          "--host", "127.0.0.1", "--port", str(port), "--no-scheduler"],
         env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip

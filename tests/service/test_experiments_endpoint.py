@@ -32,7 +32,7 @@ def test_leaderboard_is_404_before_a_backtest_then_ranks_models(store, serve, co
     result = run_backtest(
         panel,
         store.registry(),
-        models=["zero", "conflictology"],
+        models=["zero", "conflictology", "ensemble"],  # ensemble: the weekly job's default
         origins=[pd.Period("2020-12", "M"), pd.Period("2021-03", "M")],
         horizon=3,
         n_draws=100,
@@ -45,11 +45,11 @@ def test_leaderboard_is_404_before_a_backtest_then_ranks_models(store, serve, co
     body = board.json()
     assert body["metric"] == "crps_log"
     models = [row["model"] for row in body["rows"]]
-    assert sorted(models) == ["conflictology", "zero"]
+    assert sorted(models) == ["conflictology", "ensemble", "zero"]
     unknown = httpx.get(f"{api}/experiments", params={"experiment": name, "metric": "crsp"})
     assert unknown.status_code == 422 and unknown.json()["field"] == "metric"
 
     run = httpx.post(f"{api}/jobs/weekly/run", params={"wait": True}, headers=AUTH, timeout=120)
     assert run.json()["outcome"] == "succeeded", run.text
     page = httpx.get(f"{api}/bulletin").text
-    assert 'id="precision-table"' in page and "<b>conflictology</b>" in page
+    assert 'id="precision-table"' in page and "<b>ensemble</b>" in page

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from data.tables import job_locks
 from tests.service.conftest import AUTH, write_config
 
 ROW = [{"region": "AA02", "month": "2022-01", "series": "fatalities", "value": 7}]
@@ -111,13 +112,16 @@ def test_inbox_files_are_ingested_once_and_garbage_is_named(store, isolated_home
 def test_a_run_left_running_by_a_dead_process_is_found_and_marked_failed(store) -> None:
     from jobs import lease, records
     from jobs.runner import JobBusyError, busy, execute
+    from jobs.settings import ScheduleConfig
 
     alive = records.start(store.engine, "ingest", trigger="api")
     held = lease.lock(
         store.engine, "ingest", alive.run_id, trigger="api", stale_after=timedelta(hours=1)
     )
     assert held.acquired
-    assert busy(store, "ingest").run_id == alive.run_id  # this process: really running
+    assert (
+        busy(store, "ingest", ScheduleConfig()).run_id == alive.run_id
+    )  # this process: really running
     with pytest.raises(JobBusyError, match=alive.run_id):
         execute("ingest", trigger="cli", store=store)
     lease.unlock(store.engine, "ingest", alive.run_id)
@@ -136,11 +140,11 @@ def test_a_run_left_running_by_a_dead_process_is_found_and_marked_failed(store) 
     ).acquired
     with store.engine.begin() as connection:  # as if a process that no longer exists held it
         connection.execute(
-            lease.job_locks.update()
-            .where(lease.job_locks.c.run_id == orphan.run_id)
+            job_locks.update()
+            .where(job_locks.c.run_id == orphan.run_id)
             .values(owner=f"{socket.gethostname()}:{dead}")
         )
-    assert busy(store, "weekly") is None
+    assert busy(store, "weekly", ScheduleConfig()) is None
     # The next run of any job finds the dead weekly run, not only the next weekly one.
     outcome = execute("ingest", trigger="cli", store=store)
     assert outcome is not None and outcome.outcome == "succeeded"

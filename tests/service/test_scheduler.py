@@ -16,7 +16,15 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from jobs import lease, records
-from jobs.scheduler import ScheduledJob, default_jobs, schedule_overview, start_scheduler
+from jobs.scheduler import (
+    ScheduledJob,
+    build_scheduler,
+    default_jobs,
+    reconcile,
+    schedule_overview,
+    start_scheduler,
+)
+from jobs.settings import ScheduleConfig
 from tests.service.workers import OUT_ENV
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,12 +53,12 @@ def test_lease_is_won_once_per_job_and_fire_time(store) -> None:
 
 
 def test_default_schedule_comes_from_the_config(store) -> None:
-    weekly = {job.name: job for job in default_jobs()}["weekly"]
+    weekly = {job.name: job for job in default_jobs(ScheduleConfig())}["weekly"]
     after = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # a Thursday
     assert weekly.trigger.get_next_fire_time(None, after) == datetime(
         2026, 11, 30, 6, 0, tzinfo=UTC
     )
-    overview = {job["name"]: job for job in schedule_overview(None)}
+    overview = {job["name"]: job for job in schedule_overview(None, ScheduleConfig())}
     assert overview["weekly"]["misfire_grace_seconds"] == 6 * 24 * 3600
 
 
@@ -64,9 +72,10 @@ def _two_processes(engine, tmp_path: Path, *, memory: bool) -> None:  # noqa: AN
     if memory:
         command.append("--memory")
     children = [subprocess.Popen(command, env=env, cwd=REPO) for _ in range(2)]
-    _wait(lambda: out.read_text().count("imported") == 2, timeout=60)
-    # both have imported everything: the first fire 2.5 s from now leaves time to schedule
-    start = (datetime.now(UTC) + timedelta(seconds=2.5)).replace(microsecond=0)
+    _wait(lambda: out.read_text().count("ready") == 2, timeout=60)
+    # both schedulers are up (paused): the first fire 2 s from now only has to outrun one
+    # add_job in each process, not their start-up
+    start = (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=0)
     go.write_text(start.isoformat())
     for child in children:
         assert child.wait(timeout=60) == 0
@@ -119,12 +128,18 @@ def test_a_fire_missed_while_down_runs_once_on_start(store, tmp_path, monkeypatc
     trigger = IntervalTrigger(seconds=1, start_date=first, end_date=first + timedelta(seconds=2))
     job = ScheduledJob("tick", trigger, 60, target="tests.service.workers:tick_body")
 
-    scheduler = start_scheduler(store.engine, [job])
-    scheduler.shutdown(wait=False)  # the service goes down before the first fire …
-    time.sleep((first + timedelta(seconds=3) - datetime.now(UTC)).total_seconds())
+    # The service stores the schedule, then goes down before the first fire: paused, so
+    # no fire can run whatever the machine's load (no race against the clock) …
+    down = build_scheduler(store.engine)
+    down.start(paused=True)
+    reconcile(down, [job])
+    down.shutdown(wait=False)
+    time.sleep(max(0.0, (first + timedelta(seconds=2.5) - datetime.now(UTC)).total_seconds()))
     assert not out.exists()  # … and stays down across all three fires
 
-    scheduler = start_scheduler(store.engine, [job])  # the stored next fire is kept
+    scheduler = start_scheduler(
+        store.engine, ScheduleConfig(), [job]
+    )  # the stored next fire is kept
     try:
         _wait(
             lambda: (
@@ -164,7 +179,7 @@ def test_mlflow_unreachable_is_recorded_and_the_scheduler_keeps_running(
             target="tests.service.workers:tick_body",
         ),
     ]
-    scheduler = start_scheduler(store.engine, jobs)
+    scheduler = start_scheduler(store.engine, ScheduleConfig(), jobs)
     try:
         _wait(
             lambda: any(

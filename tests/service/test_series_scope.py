@@ -7,7 +7,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from jobs.scope import escalation_rule_for
+from forecast.rules import EscalationRules
 from tests.service.conftest import AUTH, write_config
 
 SERIES = ("fatalities", "aid_diversion", "peacekeeper_casualties")
@@ -46,7 +46,7 @@ def test_one_posted_observation_changes_no_other_region(store, serve, config_fil
         assert risk["series"] == series and risk["refit"]["series"] == series
         assert risk["regions"], f"no {series} risk"
         assert set(frame["series"]) == {series}
-        rule = escalation_rule_for(series)
+        rule = EscalationRules().for_series(series)
         assert all(r["detail"]["threshold"] >= rule.floor for r in risk["regions"])
     # the regions of the country: AA01…AA04 for fatalities, the country itself for UN data
     assert {r["region"] for r in before["fatalities"][0]["regions"]} == {

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from forecast.draws import QUANTILES, quantile_column
+from forecast.pipeline import ForecastConfig
 from tests.service.conftest import AUTH, write_config
 
 CONTRACT = [
@@ -76,7 +77,9 @@ def test_weekly_job_through_the_api_end_to_end(
     frame = pd.DataFrame(rows)
     assert set(frame["region"]) == {"AA01", "AA02", "AA03", "AA04"}
     assert sorted(frame["horizon"].unique()) == [1, 2, 3, 4, 5, 6]
-    assert (frame["origin"] == "2021-12").all() and (frame["model"] == "conflictology").all()
+    assert (frame["origin"] == "2021-12").all() and (
+        frame["model"] == ForecastConfig().default_model
+    ).all()
     assert (frame["q0.05"] <= frame["q0.95"]).all()
     csv = httpx.get(f"{api}/forecasts", params={"region": "AA02", "format": "csv"})
     assert csv.headers["content-type"].startswith("text/csv")

@@ -24,7 +24,9 @@ def _append(line: str) -> None:
         handle.write(line + "\n")
 
 
-def tick_body(store: Any, *, trigger: str, run_id: str | None = None) -> dict[str, Any]:
+def tick_body(
+    store: Any, *, trigger: str, run_id: str | None = None, config: Any = None
+) -> dict[str, Any]:
     """The job body: note who ran, and hold the run a little so the processes overlap."""
     _append(f"run {os.getpid()}")
     time.sleep(0.3)
@@ -40,28 +42,43 @@ def main() -> None:
 
     from apscheduler.events import EVENT_JOB_EXECUTED
     from apscheduler.jobstores.memory import MemoryJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.interval import IntervalTrigger
 
     from data.store import open_store
-    from jobs.scheduler import FireTimeExecutor, ScheduledJob, scheduled_run, start_scheduler
+    from jobs.scheduler import (
+        FireTimeExecutor,
+        ScheduledJob,
+        build_scheduler,
+        reconcile,
+        scheduled_run,
+    )
 
-    _append(f"imported {os.getpid()}")
+    store = open_store()
+    if args.memory:  # each process its own job store: only the lease prevents doubles
+        scheduler = BackgroundScheduler(
+            jobstores={"default": MemoryJobStore()},
+            executors={"default": FireTimeExecutor(max_workers=2)},
+            timezone="UTC",
+        )
+
+        def note_skip(event: Any) -> None:
+            if event.retval is None:
+                _append(f"skip {event.scheduled_run_time.isoformat()}")
+
+        scheduler.add_listener(note_skip, EVENT_JOB_EXECUTED)
+    else:
+        scheduler = build_scheduler(store.engine)
+    scheduler.start(paused=True)  # up, but nothing fires until the parent says go
+    _append(f"ready {os.getpid()}")
     go = Path(args.go)
     while not go.exists() or not go.read_text().strip():  # the parent starts the clock
         time.sleep(0.02)
     start = datetime.fromisoformat(go.read_text().strip())
     end = start + timedelta(seconds=args.fires - 1, milliseconds=500)
     trigger = IntervalTrigger(seconds=1, start_date=start, end_date=end, timezone="UTC")
-    store = open_store()
     job = ScheduledJob("tick", trigger, 30, target="tests.service.workers:tick_body")
     if args.memory:
-        from apscheduler.schedulers.background import BackgroundScheduler
-
-        scheduler = BackgroundScheduler(
-            jobstores={"default": MemoryJobStore()},
-            executors={"default": FireTimeExecutor(max_workers=2)},
-            timezone="UTC",
-        )
         scheduler.add_job(
             scheduled_run,
             trigger=trigger,
@@ -72,16 +89,9 @@ def main() -> None:
             max_instances=1,
             misfire_grace_time=30,
         )
-
-        def note_skip(event: Any) -> None:
-            if event.retval is None:
-                _append(f"skip {event.scheduled_run_time.isoformat()}")
-
-        scheduler.add_listener(note_skip, EVENT_JOB_EXECUTED)
-        scheduler.start()
     else:
-        scheduler = start_scheduler(store.engine, [job])
-    _append(f"ready {os.getpid()}")
+        reconcile(scheduler, [job])
+    scheduler.resume()
     time.sleep(max(0.0, (end - datetime.now(start.tzinfo)).total_seconds()) + 0.8)
     scheduler.shutdown(wait=True)
     store.close()
