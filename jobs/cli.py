@@ -53,9 +53,7 @@ def _series_line(done: dict) -> str:
 
 
 def report(
-    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path(
-        "bulletin.html"
-    ),
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("bulletin.html"),
 ) -> None:
     """Write the weekly bulletin as a static HTML page."""
     config = loaded_config()

@@ -29,6 +29,7 @@ from riskcast.errors import ConfigError
 
 REPO_DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "riskcast.toml"
 
+
 class Settings(BaseSettings):
     """Deployment settings read from the environment.
 
