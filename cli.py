@@ -25,7 +25,7 @@ import experiments.cli
 import features.cli
 import forecast.cli
 import jobs.cli
-from experiments import tracking
+from experiments.config import configure as configure_experiments
 from jobs.config import load_config
 from jobs.settings import NO_SCHEDULER_ENV
 from riskcast import invocation
@@ -53,7 +53,7 @@ def main(
     if context.resilient_parsing or "--help" in sys.argv[1:]:
         return  # completion and help need no config (and must work with a broken one)
     config = load_config()
-    tracking.configure(config.experiments)
+    configure_experiments(config.experiments)
     invocation.remember(config)
 
 

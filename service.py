@@ -28,7 +28,7 @@ from api.docs import offline_docs_app
 from api.errors import add_error_handlers
 from api.limits import BodySizeLimit
 from api.routes import alerts, bulletin, data, experiments, forecasts, health, jobs
-from experiments import tracking
+from experiments.config import configure as configure_experiments
 from jobs.config import RiskcastConfig, load_config
 from jobs.scheduler import start_scheduler
 from jobs.settings import NO_SCHEDULER_ENV
@@ -60,7 +60,7 @@ def create_app(
     """
     settings = settings or get_settings()
     config = config or load_config(settings=settings)
-    tracking.configure(config.experiments)
+    configure_experiments(config.experiments)
     if run_scheduler is None:
         run_scheduler = (
             config.service.run_scheduler

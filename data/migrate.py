@@ -43,8 +43,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 UPGRADE_COMMAND = "riskcast db upgrade"
 _MIGRATION_LOCK_KEY = 0x72636D67  # "rcmg": the advisory lock id an upgrade holds
 
-# Alembic logs "Context impl SQLiteImpl" at INFO on every check; the commands say what changed.
-logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+# Alembic logs "Context impl SQLiteImpl" (and its plugins) at INFO on every check; the
+# commands say what changed.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 _current: weakref.WeakSet[Engine] = weakref.WeakSet()
 _lock = threading.Lock()

@@ -22,6 +22,7 @@ from mlflow.tracking import MlflowClient
 
 from experiments import tracking
 from experiments.compare import COMPARABLE_ON
+from experiments.config import experiments_config
 from riskcast.errors import RiskcastError, StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class Promotion:
 
 
 def _registered_name() -> str:
-    return tracking.experiments_config().registered_model
+    return experiments_config().registered_model
 
 
 def champion() -> Champion | None:
@@ -159,7 +160,7 @@ def promote(
         RiskcastError: candidate is worse or equal, not comparable, has no score or no model,
             or ``force`` without a reason.
     """
-    metric = metric or tracking.experiments_config().primary_metric
+    metric = metric or experiments_config().primary_metric
     if force and not (reason and reason.strip()):
         raise RiskcastError("--force needs --reason: say why the comparison is skipped")
     client = tracking.client()

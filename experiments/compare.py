@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from experiments import tracking
+from experiments.config import experiments_config
 from experiments.runs import runs_of
 from riskcast.config import did_you_mean
 from riskcast.errors import ConfigError, RiskcastError
@@ -66,7 +67,7 @@ def sort_key(metric: str, values: pd.Series) -> pd.Series:
 
 
 def _model_runs(experiment: str | None, parent_run_id: str | None) -> pd.DataFrame:
-    name = experiment or tracking.experiments_config().backtest_experiment
+    name = experiment or experiments_config().backtest_experiment
     runs = runs_of(name, kinds=["backtest-model"])
     if runs.empty:
         raise RiskcastError(
@@ -164,7 +165,7 @@ def leaderboard(
         RiskcastError: no runs, or runs that are not comparable (see :func:`select_comparable`).
         ConfigError: a metric that was never logged (with a did-you-mean).
     """
-    metric = metric or tracking.experiments_config().primary_metric
+    metric = metric or experiments_config().primary_metric
     runs = _model_runs(experiment, parent_run_id)
     _check_metric(runs, metric)
     n_sets = len(comparable_groups(runs))
@@ -201,7 +202,7 @@ def leaderboard(
     table.insert(0, "rank", range(1, len(table) + 1))
     first = runs.iloc[0]
     table.attrs = {
-        "experiment": experiment or tracking.experiments_config().backtest_experiment,
+        "experiment": experiment or experiments_config().backtest_experiment,
         "metric": metric,
         "benchmark": BENCHMARK if len(benchmark) else None,
         "benchmark_value": None if math.isnan(reference) else reference,

@@ -38,6 +38,7 @@ from experiments.artifacts import (
     write_fan_charts,
     write_features,
 )
+from experiments.config import experiments_config
 from experiments.fingerprint import (
     code_version,
     data_fingerprint,
@@ -230,7 +231,7 @@ def log_backtest(
         The parent run id.
     """
     _check_trigger(trigger)
-    config = tracking.experiments_config()
+    config = experiments_config()
     experiment_id = tracking.ensure_experiment(experiment or config.backtest_experiment)
     scores: pd.DataFrame = result.scores
     forecasts: pd.DataFrame = result.forecasts
@@ -437,7 +438,7 @@ def log_refit(
         The run id.
     """
     _check_trigger(trigger)
-    config = tracking.experiments_config()
+    config = experiments_config()
     experiment_id = tracking.ensure_experiment(experiment or config.refit_experiment)
     draws = result.draws
     frame: pd.DataFrame = result.frame

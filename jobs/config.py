@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from alerts.rules import AlertConfig
 from data.config import DataConfig
-from experiments.tracking import ExperimentsConfig
+from experiments.config import ExperimentsConfig
 from features.config import EventsConfig, FeatureConfig
 from forecast.executors import ExecutorConfig
 from forecast.pipeline import ForecastConfig

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+import experiments.config
 from data.registry import Registry
-from experiments import tracking
-from experiments.tracking import ExperimentsConfig
+from experiments.config import ExperimentsConfig
 from tests.panels import chain_registry, synthetic_panel
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -29,7 +29,7 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RISKCAST_HOME", str(home))
     monkeypatch.delenv("RISKCAST_DATABASE_URL", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    tracking.configure(ExperimentsConfig())  # no test inherits another's [experiments]
+    experiments.config.configure(ExperimentsConfig())  # no test inherits another's [experiments]
     return home
 
 

@@ -17,9 +17,10 @@ from typing import Any
 
 import pandas as pd
 
+import experiments.config
 from data.registry import Registry
 from experiments import tracking
-from experiments.tracking import ExperimentsConfig
+from experiments.config import ExperimentsConfig
 
 MODELS = ["zero", "conflictology", "poisson_mean"]
 ORIGINS = [pd.Period("2019-12", "M"), pd.Period("2020-06", "M")]
@@ -47,7 +48,7 @@ def install_store(home: Path, *, top_regions: int = 1) -> str:
     config = home / "riskcast.toml"
     config.write_text(f"[experiments]\ntop_regions = {top_regions}\n")
     # what an entry point does with the config it loaded (the CLI reads the file itself)
-    tracking.configure(ExperimentsConfig(top_regions=top_regions))
+    experiments.config.configure(ExperimentsConfig(top_regions=top_regions))
     return str(config)
 
 
@@ -78,7 +79,6 @@ def log_metrics_worker(name: str, experiment: str, n: int, barrier: Any, results
     Top level (and in an importable module) so a *spawned* process can run it. Both children
     create their run, then meet at ``barrier`` so their writes really overlap.
     """
-    from experiments import tracking
 
     experiment_id = tracking.ensure_experiment(experiment)
     client = tracking.client()

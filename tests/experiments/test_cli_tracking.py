@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from cli import app
 from experiments import tracking
 from experiments.champion import champion, promote_best
+from experiments.config import experiments_config
 from experiments.runs import runs_of
 from tests.experiments import install_store
 
@@ -46,7 +47,7 @@ def test_backtest_is_tracked_unless_no_track_and_compare_ranks_it(
     store, panel_csv, tmp_path
 ) -> None:
     _backtest(panel_csv, tmp_path / "untracked.csv", "--no-track")
-    assert runs_of(tracking.experiments_config().backtest_experiment).empty
+    assert runs_of(experiments_config().backtest_experiment).empty
 
     shown = _backtest(panel_csv, tmp_path / "b.csv")
     assert "logged to MLflow experiment 'riskcast-backtests'" in shown.output

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+import experiments.config
 from experiments import tracking
 from experiments.fingerprint import data_fingerprint
 from experiments.runs import log_backtest, log_refit
@@ -59,7 +60,7 @@ def test_config_tracking_uri_and_env_precedence(tmp_path: Path, isolated_home, m
     config = isolated_home / "riskcast.toml"
     config.write_text(f'[experiments]\ntracking_uri = "{configured}"\n')
     monkeypatch.setenv("RISKCAST_CONFIG", str(config))
-    tracking.configure(load_config().experiments)  # as an entry point does
+    experiments.config.configure(load_config().experiments)  # as an entry point does
     assert tracking.tracking_uri() == configured
     assert tracking.tracking_uri() == configured  # MLflow's env echo does not confuse it
     shutil.copy(template_store(), tmp_path / "env.db")
