@@ -7,7 +7,6 @@ the half-life (months) says how fast memory fades.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import lfilter
 
 
 def decayed_sum(values: np.ndarray, started: np.ndarray, half_life: float) -> np.ndarray:
@@ -25,5 +24,9 @@ def decayed_sum(values: np.ndarray, started: np.ndarray, half_life: float) -> np
     filled = np.nan_to_num(values, nan=0.0)
     if len(filled) == 0:
         return filled.astype(float)
+    # Imported here: scipy.signal is 1.1 s of every `riskcast` start (python -X importtime),
+    # and only a feature build needs it.
+    from scipy.signal import lfilter
+
     out = lfilter([1.0], [1.0, -keep], filled, axis=0)
     return np.where(started, out, np.nan)
