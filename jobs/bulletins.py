@@ -14,13 +14,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 
 from data.migrate import ensure_schema
 from data.tables import bulletins
 from jobs.bulletin_context import render_bulletin_html
 from jobs.config import RiskcastConfig
 from reports.bulletin import write_html
+
+KEEP = 104
+"""Bulletins kept (two years of weekly runs, ~0.2-0.5 MB each); older ones are deleted when a
+new one is stored, so the table does not grow without bound."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ def publish_bulletin(
                 job_run_id=job_run_id,
             )
         )
+        newest = connection.execute(select(func.max(bulletins.c.id))).scalar_one()
+        connection.execute(delete(bulletins).where(bulletins.c.id <= newest - KEEP))
     return write_html(html, path)
 
 

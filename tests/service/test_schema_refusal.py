@@ -6,7 +6,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from data.migrate import SchemaOutOfDateError
 from jobs.runner import execute
 from tests.data.test_migrations import _build_release_database, _sqlite_statements
 
@@ -30,5 +32,16 @@ def test_the_service_answers_503_naming_the_upgrade_command(old_database: str, s
 
 
 def test_a_job_refuses_to_run_and_writes_nothing(old_database: str) -> None:
-    with pytest.raises(Exception, match="riskcast db upgrade"):
+    engine = sa.create_engine(old_database)
+
+    def recorded() -> tuple[int, int]:
+        with engine.connect() as connection:
+            runs = connection.exec_driver_sql("SELECT count(*) FROM job_runs").scalar_one()
+            locks = connection.exec_driver_sql("SELECT count(*) FROM job_locks").scalar_one()
+        return runs, locks
+
+    before = recorded()
+    with pytest.raises(SchemaOutOfDateError, match="riskcast db upgrade"):
         execute("weekly", trigger="cli")
+    assert recorded() == before  # no run record, no lock: it stopped before anything
+    engine.dispose()
