@@ -152,13 +152,14 @@ def grid(
     base = features or FeatureConfig()
     backtests = []
     for set_name, overrides in spec.feature_sets.items():
+        feature_set = with_overrides(base, **overrides)
         options = {}
         for model in spec.models:
             model_opts = dict(spec.model_options.get(model, {}))
             if overrides and _takes_features(model):
-                model_opts[FEATURE_OPTION] = with_overrides(base, **overrides)
+                model_opts[FEATURE_OPTION] = feature_set
             options[model] = model_opts
-        backtests.append((set_name, with_overrides(base, **overrides), options))
+        backtests.append((set_name, feature_set, options))
     return backtests
 
 

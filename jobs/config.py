@@ -31,7 +31,6 @@ from riskcast.config import Settings, get_settings, read_config_file, validate_s
 
 SECTION_MODELS: dict[str, type[BaseModel]] = {
     "data": DataConfig,
-    "features": FeatureConfig,
     "forecast": ForecastConfig,
     "risk": RiskTiers,
     "executor": ExecutorConfig,
@@ -41,10 +40,11 @@ SECTION_MODELS: dict[str, type[BaseModel]] = {
     "schedule": ScheduleConfig,
     "service": ServiceConfig,
 }
-"""Sections validated by their own model; ``[events]``, ``[escalation]`` and
-``[series_rules]`` are composed into :attr:`RiskcastConfig.features` and ``.rules``."""
+"""Sections validated by their own model alone; ``[features]`` with ``[events]``, and
+``[escalation]`` with ``[series_rules]``, are composed into :attr:`RiskcastConfig.features`
+and ``.rules``."""
 
-KNOWN_SECTIONS = (*SECTION_MODELS, "events", "escalation", "series_rules")
+KNOWN_SECTIONS = (*SECTION_MODELS, "features", "events", "escalation", "series_rules")
 
 
 class RiskcastConfig(BaseModel):
@@ -99,7 +99,6 @@ def load_config(path: Path | None = None, settings: Settings | None = None) -> R
     sections: dict[str, Any] = {
         name: validate_section(document.get(name, {}), name, model)
         for name, model in SECTION_MODELS.items()
-        if name != "features"
     }
     events = validate_section(document.get("events", {}), "events", EventsConfig)
     sections["features"] = validate_section(
